@@ -1,0 +1,101 @@
+"""The `whistle` command."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from shared.migrations import SERVICES, alembic_config, upgrade_all
+from shared.settings import InfraSettings
+
+app = typer.Typer(
+    help="Whistle: whistle-and-report dispatch for a 12345-style city hotline.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def up(
+    home: Annotated[Path, typer.Option(help="where local data and logs are kept")] = Path(".whistle"),
+    pg_port: Annotated[int, typer.Option(help="embedded PostgreSQL port")] = 15432,
+    broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 19092,
+    seed: Annotated[bool, typer.Option(help="seed the demo city if the registry is empty")] = True,
+) -> None:
+    """Start the whole system on this machine (embedded PostgreSQL and broker unless configured)."""
+    from services.local_stack import StackConfig, run_stack
+
+    infra = InfraSettings()
+    config = StackConfig(
+        home=home.resolve(), pg_port=pg_port, broker_port=broker_port, seed=seed,
+        database_url=infra.database_url if "database_url" in infra.model_fields_set else None,
+        bootstrap_servers=(infra.kafka_bootstrap_servers
+                           if "kafka_bootstrap_servers" in infra.model_fields_set else None))
+    raise typer.Exit(asyncio.run(run_stack(config)))
+
+
+@app.command()
+def serve(service: Annotated[str, typer.Argument(help="registry | intake | dispatch | sla")]) -> None:
+    """Run one service (settings from the environment)."""
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    module = importlib.import_module(f"services.{service}.app")
+    application = module.build_app()
+    settings = application.state.runtime.settings
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def migrate(
+    service: Annotated[list[str] | None, typer.Argument(help="services (default: all)")] = None,
+) -> None:
+    """Apply each service's migrations to DATABASE_URL."""
+    asyncio.run(upgrade_all(InfraSettings().database_url, tuple(service or SERVICES)))
+    typer.echo(f"migrated {', '.join(service or SERVICES)}")
+
+
+@app.command("make-migration")
+def make_migration(service: str, message: Annotated[str, typer.Option("-m")]) -> None:
+    """Autogenerate a migration for a service from its models (developers)."""
+    from alembic import command
+
+    importlib.import_module(f"services.{service}.models")
+    command.revision(
+        alembic_config(service, InfraSettings().database_url), message=message, autogenerate=True
+    )
+
+
+@app.command()
+def seed(
+    path: Annotated[Path | None, typer.Argument(help="a city file (default: the demo city)")] = None,
+) -> None:
+    """Load a city file into the registry, replacing the current city (a new snapshot version)."""
+    from services.registry.city_data import DEMO_CITY
+    from services.registry.seeding import seed_file
+
+    version = asyncio.run(seed_file(InfraSettings().database_url, path or DEMO_CITY))
+    typer.echo(f"seeded {path or DEMO_CITY}: snapshot v{version}")
+
+
+@app.command("pii-key")
+def pii_key() -> None:
+    """Print a new key for residents' data (INTAKE_PII_KEYS)."""
+    from services.intake.pii import new_key
+
+    typer.echo(new_key())
+
+
+if __name__ == "__main__":
+    app()

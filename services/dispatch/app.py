@@ -1,0 +1,34 @@
+"""The dispatch service: whistles to the departments that must answer."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.dispatch.api import router
+from services.dispatch.handlers import DispatchHandlers
+from services.dispatch.models import MESSAGING
+from services.dispatch.settings import DispatchSettings
+from shared.consumer import ConsumerSpec
+from shared.events import COMPLAINTS
+from shared.messaging_tables import Outbox
+from shared.runtime import Runtime
+from shared.service_app import create_app
+from shared.snapshot_cache import SnapshotCache
+
+
+def build_app(settings: DispatchSettings | None = None) -> FastAPI:
+    settings = settings or DispatchSettings()
+    cache = SnapshotCache(settings.registry_url)
+    handlers = DispatchHandlers(cache, Outbox(MESSAGING.outbox, producer=settings.service_name))
+
+    runtime = Runtime(
+        settings=settings,
+        tables=MESSAGING,
+        consumers=[ConsumerSpec(group="dispatch", topics=[COMPLAINTS], handlers=handlers.table())],  # type: ignore[arg-type]
+        on_start=[cache.load_on_start],
+        background=[cache.follow],
+        ready_checks=[cache.ready_problem],
+    )
+    app = create_app(runtime, title="Whistle dispatch", routers=[router])
+    app.state.snapshot = cache
+    return app

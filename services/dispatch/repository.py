@@ -1,0 +1,80 @@
+"""All SQL of dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.dispatch.assignment_states import OPEN
+from services.dispatch.models import Assignment, Whistle
+
+
+async def insert_whistle(session: AsyncSession, values: dict[str, object]) -> bool:
+    """False when this complaint already has a whistle for that round."""
+    result = await session.execute(
+        insert(Whistle)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["complaint_id", "round"])
+        .returning(Whistle.id)
+    )
+    return result.first() is not None
+
+
+async def whistles_of(session: AsyncSession, complaint_id: str) -> Sequence[Whistle]:
+    query = (
+        select(Whistle)
+        .where(Whistle.complaint_id == complaint_id)
+        .order_by(Whistle.round)
+        .options(selectinload(Whistle.assignments))
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    department_code: str | None = None,
+    unit_code: str | None = None,
+    statuses: Sequence[str] = OPEN,
+    limit: int = 100,
+    after: str | None = None,
+) -> Sequence[Assignment]:
+    query = select(Assignment).where(Assignment.status.in_(statuses))
+    if department_code is not None:
+        query = query.where(Assignment.department_code == department_code)
+    if unit_code is not None:
+        query = query.where(Assignment.unit_code == unit_code)
+    if after is not None:
+        query = query.where(Assignment.id > after)
+    return (
+        (await session.execute(query.order_by(Assignment.queued_at, Assignment.id).limit(limit)))
+        .scalars()
+        .all()
+    )
+
+
+async def assignment_for_update(session: AsyncSession, assignment_id: str) -> Assignment | None:
+    query = select(Assignment).where(Assignment.id == assignment_id).with_for_update()
+    return (await session.execute(query)).scalars().first()
+
+
+async def siblings_for_update(session: AsyncSession, whistle_id: str) -> tuple[Whistle, Sequence[Assignment]]:
+    whistle = (
+        (await session.execute(select(Whistle).where(Whistle.id == whistle_id).with_for_update()))
+        .scalars()
+        .one()
+    )
+    assignments = (
+        (
+            await session.execute(
+                select(Assignment).where(Assignment.whistle_id == whistle_id).order_by(Assignment.position)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return whistle, assignments

@@ -1,0 +1,111 @@
+"""Dispatching a received complaint: route it and issue the whistle with its assignments."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dispatch import repository
+from services.dispatch.models import Assignment, RefusedPushdown
+from shared.events import AssignmentRef, ComplaintReceived, DispatchRefusedPushdown, WhistleIssued, utcnow
+from shared.logging import get_logger
+from shared.messaging_tables import Outbox
+from shared.routing import CityIndex, route
+
+log = get_logger(__name__)
+
+
+async def dispatch_complaint(
+    *, session: AsyncSession, complaint: ComplaintReceived, index: CityIndex, outbox: Outbox
+) -> str | None:
+    """Issue the first-round whistle for a complaint; None if it already has one."""
+    decision = route(index, category=complaint.category, street_code=complaint.street_code)
+    now = utcnow()
+    whistle_id = str(uuid.uuid4())
+    created = await repository.insert_whistle(
+        session,
+        dict(
+            id=whistle_id,
+            complaint_id=complaint.complaint_id,
+            round=1,
+            category=complaint.category,
+            urgency=complaint.urgency,
+            district_code=complaint.district_code,
+            street_code=complaint.street_code,
+            status="open",
+            reasons=list(decision.reasons),
+            snapshot_version=index.version,
+            issued_at=now,
+        ),
+    )
+    if not created:
+        return None
+    assignments = [
+        Assignment(
+            id=str(uuid.uuid4()),
+            whistle_id=whistle_id,
+            complaint_id=complaint.complaint_id,
+            unit_code=t.unit_code,
+            department_code=t.department_code,
+            role=t.role,
+            position=i,
+            status="queued",
+            queued_at=now,
+        )
+        for i, t in enumerate(decision.targets)
+    ]
+    session.add_all(assignments)
+    if decision.refused_pushdown:
+        reason = "; ".join(decision.reasons)
+        session.add(
+            RefusedPushdown(
+                complaint_id=complaint.complaint_id,
+                category=complaint.category,
+                street_code=complaint.street_code,
+                reason=reason,
+                snapshot_version=index.version,
+                at=now,
+            )
+        )
+        await outbox.add(
+            session,
+            DispatchRefusedPushdown(
+                complaint_id=complaint.complaint_id,
+                category=complaint.category,
+                street_code=complaint.street_code,
+                reason=reason,
+                at=now,
+            ),
+            correlation_id=complaint.complaint_id,
+        )
+        log.warning(
+            "dispatch.pushdown_refused", complaint_id=complaint.complaint_id, category=complaint.category
+        )
+    await session.flush()
+    await outbox.add(
+        session,
+        WhistleIssued(
+            whistle_id=whistle_id,
+            complaint_id=complaint.complaint_id,
+            category=complaint.category,
+            urgency=complaint.urgency,
+            street_code=complaint.street_code,
+            issued_at=now,
+            assignments=[
+                AssignmentRef(
+                    assignment_id=a.id, unit_code=a.unit_code, department_code=a.department_code, role=a.role
+                )
+                for a in assignments
+            ],
+            reasons=list(decision.reasons),
+        ),
+        correlation_id=complaint.complaint_id,
+    )
+    log.info(
+        "dispatch.whistle_issued",
+        whistle_id=whistle_id,
+        complaint_id=complaint.complaint_id,
+        units=[a.unit_code for a in assignments],
+    )
+    return whistle_id

@@ -1,0 +1,144 @@
+"""The registry's tables (schema `registry`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import schema_metadata
+from shared.messaging_tables import messaging_tables
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata("registry")
+
+
+MESSAGING = messaging_tables(Base.metadata)
+
+
+class City(Base):
+    __tablename__ = "city"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+
+
+class District(Base):
+    __tablename__ = "districts"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    backstop_code: Mapped[str] = mapped_column(String(64), unique=True)
+    backstop_name: Mapped[str] = mapped_column(Text)
+
+
+class Street(Base):
+    __tablename__ = "streets"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    polygon: Mapped[list[list[float]]] = mapped_column(JSONB)
+
+
+class StreetUnit(Base):
+    __tablename__ = "street_units"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(64))
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    name: Mapped[str] = mapped_column(Text)
+    serves: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text, default="")
+    group: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    urgency: Mapped[str] = mapped_column(String(16))
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DutyBlock(Base):
+    __tablename__ = "duty_blocks"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DutyItem(Base):
+    __tablename__ = "duty_items"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    block_code: Mapped[str] = mapped_column(ForeignKey("duty_blocks.code"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Rule(Base):
+    __tablename__ = "rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    district: Mapped[str | None] = mapped_column(String(64))
+    street: Mapped[str | None] = mapped_column(String(64))
+    street_unit_kind: Mapped[str | None] = mapped_column(String(32))
+    lead: Mapped[str | None] = mapped_column(String(64))
+    co: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    effective_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    effective_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Policy(Base):
+    __tablename__ = "policies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # sla | scoring
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    effective_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    effective_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiClient(Base):
+    __tablename__ = "clients"
+    client_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(64))
+    street: Mapped[str | None] = mapped_column(String(64))
+
+
+class SnapshotVersion(Base):
+    __tablename__ = "snapshot_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,57 @@
+"""SLA's reactions to dispatch events: start and stop clocks."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.sla import repository
+from services.sla.clocks import WHISTLE_LEVEL, plan_clocks
+from shared.events import AssignmentSignedOff, Envelope, WhistleCompleted, WhistleIssued
+from shared.logging import get_logger
+from shared.snapshot_cache import SnapshotCache
+from shared.work_calendar import WorkCalendar
+
+log = get_logger(__name__)
+
+
+class SlaHandlers:
+    def __init__(self, cache: SnapshotCache, calendar: WorkCalendar) -> None:
+        self.cache = cache
+        self.calendar = calendar
+
+    async def on_whistle_issued(
+        self, session: AsyncSession, payload: WhistleIssued, envelope: Envelope
+    ) -> None:
+        if self.cache.snapshot is None:
+            raise RuntimeError("registry snapshot not loaded yet")
+        policy = self.cache.snapshot.city.policies.sla[payload.urgency]
+        plans = plan_clocks(payload, policy, self.calendar)
+        await repository.start_clocks(
+            session, complaint_id=payload.complaint_id, whistle_id=payload.whistle_id, plans=plans
+        )
+        log.info("sla.clocks_started", whistle_id=payload.whistle_id, clocks=len(plans))
+
+    async def on_signed_off(
+        self, session: AsyncSession, payload: AssignmentSignedOff, envelope: Envelope
+    ) -> None:
+        await repository.stop_clock(
+            session,
+            whistle_id=payload.whistle_id,
+            stage="sign_off",
+            unit_code=payload.unit_code,
+            at=payload.at,
+        )
+
+    async def on_whistle_completed(
+        self, session: AsyncSession, payload: WhistleCompleted, envelope: Envelope
+    ) -> None:
+        await repository.stop_clock(
+            session, whistle_id=payload.whistle_id, stage="resolve", unit_code=WHISTLE_LEVEL, at=payload.at
+        )
+
+    def table(self) -> dict[str, object]:
+        return {
+            "whistle.issued": self.on_whistle_issued,
+            "assignment.signed_off": self.on_signed_off,
+            "whistle.completed": self.on_whistle_completed,
+        }

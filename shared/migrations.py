@@ -1,0 +1,67 @@
+"""One Alembic history per service, each in its own schema (and its own version table there).
+
+A service's `migrations/env.py` is two lines: import its metadata, call `run_env(metadata)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+
+from shared.db import create_engine
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+SERVICES = ("registry", "intake", "dispatch", "sla")
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
+    cfg.attributes["database_url"] = database_url
+    cfg.attributes["schema"] = service
+    return cfg
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    """Apply a service's migrations (blocking; call in a thread from async code)."""
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+async def upgrade_all(database_url: str, services: tuple[str, ...] = SERVICES) -> None:
+    for service in services:
+        await asyncio.to_thread(upgrade, service, database_url)
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of every service's env.py (online mode only)."""
+    cfg = context.config
+    url: str = cfg.attributes["database_url"]
+    schema: str = cfg.attributes["schema"]
+
+    def migrate(connection: Connection) -> None:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=False,
+        )
+        with context.begin_transaction():
+            # Serialise concurrent upgrades of the same service (several replicas starting at once).
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_engine(url, pool_size=1)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+            await connection.commit()
+        await engine.dispose()
+
+    asyncio.run(main())

@@ -1,0 +1,54 @@
+"""The test harness: one real PostgreSQL and one real Kafka-protocol broker per test session.
+
+Both are started here (embedded) unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point at servers.
+Unit tests (tests/unit) need neither and start nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+TINY_CITY = TESTS / "data" / "tiny_city.yaml"
+
+
+@dataclass(frozen=True)
+class Infra:
+    database_url: str
+    bootstrap_servers: str
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+
+    postgres = broker = None
+    database_url = os.environ.get("DATABASE_URL")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    home = Path(tempfile.mkdtemp(prefix="whistle-test-"))
+    try:
+        if not database_url:
+            postgres = EmbeddedPostgres(
+                home / "pgdata", port=free_port(), durable=False, log_to=(home / "postgres.log").open("ab")
+            )
+            postgres.start()
+            database_url = postgres.url()
+        if not bootstrap:
+            broker = EmbeddedBroker(port=free_port(), log_to=(home / "broker.log").open("ab"))
+            broker.start()
+            bootstrap = broker.bootstrap_servers
+        yield Infra(database_url, bootstrap)
+    finally:
+        if broker:
+            broker.stop()
+        if postgres:
+            postgres.stop()
+        from shared.embedded import remove_tree
+
+        remove_tree(home)

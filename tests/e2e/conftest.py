@@ -1,0 +1,50 @@
+"""The four services as real processes on the session's PostgreSQL and broker, with the tiny city."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.local_stack import LocalStack, StackConfig
+from services.registry.seeding import seed_file
+from shared.embedded import free_port
+from tests.conftest import TINY_CITY
+
+
+@dataclass
+class Stack:
+    urls: dict[str, str]
+    log_dir: Path
+
+    def client(self, service: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+                         for p in sorted(self.log_dir.glob("*.log")))
+
+
+@pytest.fixture(scope="session")
+async def stack(infra) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
+    log_dir = Path(tempfile.mkdtemp(prefix="whistle-e2e-"))
+    ports = {s: free_port() for s in ("registry", "intake", "dispatch", "sla")}
+    config = StackConfig(home=log_dir, ports=ports, seed=False, database_url=infra.database_url,
+                         bootstrap_servers=infra.bootstrap_servers, log_dir=log_dir)
+    local = LocalStack(config)
+    await local.prepare()
+    await seed_file(infra.database_url, TINY_CITY)
+    local.start_services()
+    stack = Stack({s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, log_dir)
+    try:
+        await local.wait_healthy(within=60)
+    except Exception:
+        local.stop()
+        raise RuntimeError(f"the stack did not come up:\n{stack.logs()}") from None
+    yield stack
+    await asyncio.to_thread(local.stop)

@@ -1,0 +1,121 @@
+"""One complaint through all four services, followed over HTTP as the hotline and a department see it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], *, seconds: float = 20) -> Any:
+    """Poll until the probe returns something truthy."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds}s (last: {result!r})")
+        await asyncio.sleep(0.1)
+
+
+def create_complaint(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "source": "hotline", "source_ref": f"12345-{uuid.uuid4().hex[:12]}", "category": "illegal_construction",
+        "description": "楼顶私搭乱建 🏗️", "location": {"lat": 39.905, "lon": 116.405},
+        "reporter": {"name": "张三", "phone": "13800138000"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -> None:  # type: ignore[no-untyped-def]
+    async with stack.client("intake") as intake, stack.client("dispatch") as dispatch, \
+            stack.client("sla") as sla:
+        body = create_complaint()
+        filed = await intake.post("/v1/complaints", json=body)
+        assert filed.status_code == 201, filed.text
+        complaint = filed.json()
+        assert (complaint["street_code"], complaint["community_code"]) == ("s1", "s1-01")
+        assert complaint["reporter"] == {"name": "张*", "phone": "138****8000"}
+        assert complaint["description"] == "楼顶私搭乱建 🏗️"
+
+        again = await intake.post("/v1/complaints", json=body)
+        assert again.status_code == 200 and again.json()["id"] == complaint["id"]
+
+        async def in_queue() -> dict[str, Any] | None:
+            page = (await dispatch.get("/v1/departments/zjw/queue")).json()
+            return next((a for a in page["items"] if a["complaint_id"] == complaint["id"]), None)
+
+        assignment = await eventually(in_queue)
+        whistles = (await dispatch.get("/v1/whistles", params={"complaint_id": complaint["id"]})).json()
+        assert len(whistles) == 1  # the repeated POST made no second whistle
+        assert [(a["department_code"], a["role"], a["status"]) for a in whistles[0]["assignments"]] == [
+            ("zjw", "lead", "queued"), ("cgw", "co", "queued")]
+
+        async def status_is(wanted: str) -> bool:
+            return (await intake.get(f"/v1/complaints/{complaint['id']}")).json()["status"] == wanted
+
+        await eventually(lambda: status_is("dispatched"))
+        clocks = await eventually(lambda: _clocks(sla, complaint["id"], expect=3))
+        assert sorted((c["stage"], c["status"]) for c in clocks) == [
+            ("resolve", "running"), ("sign_off", "running"), ("sign_off", "running")]
+
+        signed = await dispatch.post(f"/v1/assignments/{assignment['id']}/sign-off")
+        assert signed.status_code == 200 and signed.json()["status"] == "signed_off"
+        assert (await dispatch.post(f"/v1/assignments/{assignment['id']}/sign-off")).status_code == 409
+        await eventually(lambda: status_is("in_progress"))
+
+        back = await dispatch.post(f"/v1/assignments/{assignment['id']}/report-back",
+                                   json={"result": "resolved", "note": "已拆除"})
+        assert back.status_code == 200, back.text
+        await eventually(lambda: status_is("resolved"))
+
+        async def lead_clocks_stopped() -> list[dict[str, Any]] | None:
+            clocks = await _clocks(sla, complaint["id"], expect=3)
+            done = [c for c in clocks or [] if c["unit_code"] in ("", "d1-zjw")]
+            return done if all(c["stopped_at"] for c in done) else None
+
+        stopped = await eventually(lead_clocks_stopped)
+        assert sorted((c["stage"], c["status"]) for c in stopped) == [("resolve", "met"), ("sign_off", "met")]
+
+
+async def _clocks(sla, complaint_id: str, *, expect: int) -> list[dict[str, Any]] | None:  # type: ignore[no-untyped-def]
+    clocks = (await sla.get("/v1/clocks", params={"complaint_id": complaint_id})).json()
+    return clocks if len(clocks) >= expect else None
+
+
+async def test_bad_complaints_are_refused_with_problem_details(stack) -> None:  # type: ignore[no-untyped-def]
+    async with stack.client("intake") as intake:
+        outside = await intake.post("/v1/complaints", json=create_complaint(location={"lat": 10.0, "lon": 10.0}))
+        assert outside.status_code == 422
+        assert outside.headers["content-type"] == "application/problem+json"
+        assert "outside" in outside.json()["detail"]
+
+        unknown = await intake.post("/v1/complaints", json=create_complaint(category="nope"))
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "category"
+
+        missing = await intake.post("/v1/complaints", json={"source": "hotline"})
+        assert missing.status_code == 422
+        assert {e["field"] for e in missing.json()["errors"]} >= {"body.source_ref", "body.category"}
+
+        body = create_complaint()
+        assert (await intake.post("/v1/complaints", json=body)).status_code == 201
+        changed = await intake.post("/v1/complaints", json={**body, "description": "different"})
+        assert changed.status_code == 409
+
+
+async def test_every_service_is_healthy_ready_and_exposes_metrics(stack) -> None:  # type: ignore[no-untyped-def]
+    for service in ("registry", "intake", "dispatch", "sla"):
+        async with stack.client(service) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/readyz")).json()["status"] == "ready"
+            metrics = (await client.get("/metrics")).text
+            assert "whistle_http_requests_total" in metrics
+            assert "whistle_outbox_backlog" in metrics

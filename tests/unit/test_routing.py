@@ -1,0 +1,72 @@
+"""Routing of the walking skeleton's city (tests/data/tiny_city.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.city import CityData, Rule, load_city
+from shared.routing import CityIndex, UnknownCode, route
+
+TINY = Path(__file__).parents[1] / "data" / "tiny_city.yaml"
+
+
+@pytest.fixture(scope="module")
+def city() -> CityData:
+    return load_city(TINY)
+
+
+def create_index(city: CityData, *, rules: list[Rule] | None = None) -> CityIndex:
+    return CityIndex.build(city.model_copy(update={"rules": rules}) if rules is not None else city, version=1)
+
+
+def test_duty_list_matter_goes_to_the_streets_own_unit(city: CityData) -> None:
+    decision = route(create_index(city), category="garbage_piling", street_code="s2")
+    assert [(t.unit_code, t.role) for t in decision.targets] == [("s2-enforcement", "street")]
+    assert not decision.refused_pushdown
+
+
+def test_off_list_matter_goes_to_lead_and_co_agencies_serving_the_street(city: CityData) -> None:
+    decision = route(create_index(city), category="illegal_construction", street_code="s1")
+    assert [(t.unit_code, t.department_code, t.role) for t in decision.targets] == [
+        ("d1-zjw", "zjw", "lead"),
+        ("d1-cgw", "cgw", "co"),
+    ]
+
+
+def test_matter_with_no_rule_goes_to_district_backstop(city: CityData) -> None:
+    decision = route(create_index(city), category="heating", street_code="s1")
+    assert [(t.unit_code, t.role) for t in decision.targets] == [("d1-backstop", "backstop")]
+
+
+def test_rule_pushing_off_list_matter_down_to_street_is_refused(city: CityData) -> None:
+    bad = [Rule(category="water_supply", street_unit_kind="enforcement_team")]
+    decision = route(create_index(city, rules=bad), category="water_supply", street_code="s1")
+    assert decision.refused_pushdown
+    assert [t.unit_code for t in decision.targets] == ["d1-backstop"]
+    assert "not on the street duty list" in decision.reasons[0]
+
+
+def test_street_rule_wins_over_city_wide_rule(city: CityData) -> None:
+    rules = [
+        Rule(category="water_supply", lead="water"),
+        Rule(category="water_supply", street="s2", lead="housing"),
+    ]
+    index = create_index(city, rules=rules)
+    assert route(index, category="water_supply", street_code="s2").lead.unit_code == "d1-zjw"
+    assert route(index, category="water_supply", street_code="s1").lead.unit_code == "d1-sw"
+
+
+def test_excluded_unit_is_passed_over(city: CityData) -> None:
+    decision = route(
+        create_index(city), category="water_supply", street_code="s1", exclude=frozenset({"d1-sw"})
+    )
+    assert decision.lead.unit_code == "d1-backstop"
+
+
+def test_unknown_category_or_street_is_an_error(city: CityData) -> None:
+    with pytest.raises(UnknownCode):
+        route(create_index(city), category="nope", street_code="s1")
+    with pytest.raises(UnknownCode):
+        route(create_index(city), category="heating", street_code="nowhere")
