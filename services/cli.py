@@ -32,11 +32,21 @@ def up(
 
     infra = InfraSettings()
     config = StackConfig(
-        home=home.resolve(), pg_port=pg_port, broker_port=broker_port, seed=seed,
+        home=home.resolve(),
+        pg_port=pg_port,
+        broker_port=broker_port,
+        seed=seed,
         database_url=infra.database_url if "database_url" in infra.model_fields_set else None,
-        bootstrap_servers=(infra.kafka_bootstrap_servers
-                           if "kafka_bootstrap_servers" in infra.model_fields_set else None))
-    raise typer.Exit(asyncio.run(run_stack(config)))
+        bootstrap_servers=(
+            infra.kafka_bootstrap_servers if "kafka_bootstrap_servers" in infra.model_fields_set else None
+        ),
+    )
+    try:
+        code = asyncio.run(run_stack(config))
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        typer.secho(f"whistle up: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -127,10 +127,13 @@ class LocalStack:
 
     def start_services(self) -> None:
         for service in SERVICES:
+            out: IO[bytes] | int = subprocess.PIPE
+            if self.config.log_dir is not None:
+                out = (self.config.log_dir / f"{service}.log").open("ab")
             proc = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", service],
                 env=self.child_env(service),
-                stdout=subprocess.PIPE,
+                stdout=out,
                 stderr=subprocess.STDOUT,
                 preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
             )

@@ -7,6 +7,7 @@ that finds nothing new cheap. Readiness fails until a snapshot is loaded.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -83,11 +84,14 @@ class SnapshotCache:
             enable_auto_commit=False,
         )
         await consumer.start()
+        last_poll = time.monotonic()
         try:
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=int(poll_seconds * 1000))
+                batch = await consumer.getmany(timeout_ms=500)
                 newest = max((_version(r.value) for records in batch.values() for r in records), default=None)
-                if newest is None or newest > self.version:
+                due = time.monotonic() - last_poll >= poll_seconds
+                if (newest is not None and newest > self.version) or due:
+                    last_poll = time.monotonic()
                     try:
                         await self.refresh()
                     except Exception as exc:

@@ -26,16 +26,24 @@ class Stack:
         return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
-                         for p in sorted(self.log_dir.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+            for p in sorted(self.log_dir.glob("*.log"))
+        )
 
 
 @pytest.fixture(scope="session")
 async def stack(infra) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
     log_dir = Path(tempfile.mkdtemp(prefix="whistle-e2e-"))
     ports = {s: free_port() for s in ("registry", "intake", "dispatch", "sla")}
-    config = StackConfig(home=log_dir, ports=ports, seed=False, database_url=infra.database_url,
-                         bootstrap_servers=infra.bootstrap_servers, log_dir=log_dir)
+    config = StackConfig(
+        home=log_dir,
+        ports=ports,
+        seed=False,
+        database_url=infra.database_url,
+        bootstrap_servers=infra.bootstrap_servers,
+        log_dir=log_dir,
+    )
     local = LocalStack(config)
     await local.prepare()
     await seed_file(infra.database_url, TINY_CITY)

@@ -27,8 +27,11 @@ async def eventually(probe: Callable[[], Awaitable[Any]], *, seconds: float = 20
 
 def create_complaint(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "source": "hotline", "source_ref": f"12345-{uuid.uuid4().hex[:12]}", "category": "illegal_construction",
-        "description": "楼顶私搭乱建 🏗️", "location": {"lat": 39.905, "lon": 116.405},
+        "source": "hotline",
+        "source_ref": f"12345-{uuid.uuid4().hex[:12]}",
+        "category": "illegal_construction",
+        "description": "楼顶私搭乱建 🏗️",
+        "location": {"lat": 39.905, "lon": 116.405},
         "reporter": {"name": "张三", "phone": "13800138000"},
     }
     body.update(overrides)
@@ -36,8 +39,11 @@ def create_complaint(**overrides: Any) -> dict[str, Any]:
 
 
 async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -> None:  # type: ignore[no-untyped-def]
-    async with stack.client("intake") as intake, stack.client("dispatch") as dispatch, \
-            stack.client("sla") as sla:
+    async with (
+        stack.client("intake") as intake,
+        stack.client("dispatch") as dispatch,
+        stack.client("sla") as sla,
+    ):
         body = create_complaint()
         filed = await intake.post("/v1/complaints", json=body)
         assert filed.status_code == 201, filed.text
@@ -57,7 +63,9 @@ async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -
         whistles = (await dispatch.get("/v1/whistles", params={"complaint_id": complaint["id"]})).json()
         assert len(whistles) == 1  # the repeated POST made no second whistle
         assert [(a["department_code"], a["role"], a["status"]) for a in whistles[0]["assignments"]] == [
-            ("zjw", "lead", "queued"), ("cgw", "co", "queued")]
+            ("zjw", "lead", "queued"),
+            ("cgw", "co", "queued"),
+        ]
 
         async def status_is(wanted: str) -> bool:
             return (await intake.get(f"/v1/complaints/{complaint['id']}")).json()["status"] == wanted
@@ -65,15 +73,19 @@ async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -
         await eventually(lambda: status_is("dispatched"))
         clocks = await eventually(lambda: _clocks(sla, complaint["id"], expect=3))
         assert sorted((c["stage"], c["status"]) for c in clocks) == [
-            ("resolve", "running"), ("sign_off", "running"), ("sign_off", "running")]
+            ("resolve", "running"),
+            ("sign_off", "running"),
+            ("sign_off", "running"),
+        ]
 
         signed = await dispatch.post(f"/v1/assignments/{assignment['id']}/sign-off")
         assert signed.status_code == 200 and signed.json()["status"] == "signed_off"
         assert (await dispatch.post(f"/v1/assignments/{assignment['id']}/sign-off")).status_code == 409
         await eventually(lambda: status_is("in_progress"))
 
-        back = await dispatch.post(f"/v1/assignments/{assignment['id']}/report-back",
-                                   json={"result": "resolved", "note": "已拆除"})
+        back = await dispatch.post(
+            f"/v1/assignments/{assignment['id']}/report-back", json={"result": "resolved", "note": "已拆除"}
+        )
         assert back.status_code == 200, back.text
         await eventually(lambda: status_is("resolved"))
 
@@ -93,7 +105,9 @@ async def _clocks(sla, complaint_id: str, *, expect: int) -> list[dict[str, Any]
 
 async def test_bad_complaints_are_refused_with_problem_details(stack) -> None:  # type: ignore[no-untyped-def]
     async with stack.client("intake") as intake:
-        outside = await intake.post("/v1/complaints", json=create_complaint(location={"lat": 10.0, "lon": 10.0}))
+        outside = await intake.post(
+            "/v1/complaints", json=create_complaint(location={"lat": 10.0, "lon": 10.0})
+        )
         assert outside.status_code == 422
         assert outside.headers["content-type"] == "application/problem+json"
         assert "outside" in outside.json()["detail"]
