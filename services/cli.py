@@ -99,6 +99,19 @@ def seed(
     typer.echo(f"seeded {path or DEMO_CITY}: snapshot v{version}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="what to measure: registry | intake")],
+) -> None:
+    """Run a benchmark and print its figures (extra options go to the benchmark; try --help)."""
+    try:
+        module = importlib.import_module(f"services.{target}.bench")
+    except ModuleNotFoundError:
+        raise typer.BadParameter(f"no benchmark for {target!r}") from None
+    raise typer.Exit(module.main(list(ctx.args)))
+
+
 @app.command("pii-key")
 def pii_key() -> None:
     """Print a new key for residents' data (INTAKE_PII_KEYS)."""

@@ -77,6 +77,54 @@ class ComplaintReceived(Payload):
     received_at: datetime
 
 
+class ComplaintMerged(Payload):
+    """A near-duplicate was merged into an open complaint (its reporter still gets an answer)."""
+
+    TYPE: ClassVar[str] = "complaint.merged"
+    TOPIC: ClassVar[str] = COMPLAINTS
+    complaint_id: str
+    into_complaint_id: str
+    category: str
+    street_code: str
+    reporter_count: int
+    at: datetime
+
+
+class ComplaintFeedbackRecorded(Payload):
+    """The hotline's follow-up call (回访) result."""
+
+    TYPE: ClassVar[str] = "complaint.feedback_recorded"
+    TOPIC: ClassVar[str] = COMPLAINTS
+    complaint_id: str
+    category: str
+    street_code: str
+    resolved: bool
+    satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"]
+    at: datetime
+
+
+class ComplaintReopened(Payload):
+    """Unresolved or unsatisfied at follow-up: dispatch handles it again (a new round)."""
+
+    TYPE: ClassVar[str] = "complaint.reopened"
+    TOPIC: ClassVar[str] = COMPLAINTS
+    complaint_id: str
+    category: str
+    urgency: Urgency
+    district_code: str
+    street_code: str
+    community_code: str
+    reason: str
+    at: datetime
+
+
+class ComplaintClosed(Payload):
+    TYPE: ClassVar[str] = "complaint.closed"
+    TOPIC: ClassVar[str] = COMPLAINTS
+    complaint_id: str
+    at: datetime
+
+
 class AssignmentRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     assignment_id: str
@@ -140,6 +188,19 @@ class DispatchRefusedPushdown(Payload):
     at: datetime
 
 
+class ClockStarted(Payload):
+    """A deadline is running (intake shows the resolve deadline as Open311 expected_datetime)."""
+
+    TYPE: ClassVar[str] = "clock.started"
+    TOPIC: ClassVar[str] = SLA_EVENTS
+    complaint_id: str
+    whistle_id: str
+    stage: str
+    unit_code: str
+    due_at: datetime
+    at: datetime
+
+
 class RegistryChanged(Payload):
     TYPE: ClassVar[str] = "registry.changed"
     TOPIC: ClassVar[str] = REGISTRY_CHANGES
@@ -151,6 +212,11 @@ EVENT_MODELS: dict[tuple[str, int], type[Payload]] = {
     m.key(): m
     for m in (
         ComplaintReceived,
+        ComplaintMerged,
+        ComplaintFeedbackRecorded,
+        ComplaintReopened,
+        ComplaintClosed,
+        ClockStarted,
         WhistleIssued,
         AssignmentSignedOff,
         AssignmentReportedBack,

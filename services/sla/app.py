@@ -10,6 +10,7 @@ from services.sla.models import MESSAGING
 from services.sla.settings import SlaSettings
 from shared.consumer import ConsumerSpec
 from shared.events import WHISTLES
+from shared.messaging_tables import Outbox
 from shared.runtime import Runtime
 from shared.service_app import create_app
 from shared.snapshot_cache import SnapshotCache
@@ -19,7 +20,7 @@ from shared.work_calendar import WorkCalendar
 def build_app(settings: SlaSettings | None = None) -> FastAPI:
     settings = settings or SlaSettings()
     cache = SnapshotCache(settings.registry_url)
-    handlers = SlaHandlers(cache, WorkCalendar())
+    handlers = SlaHandlers(cache, WorkCalendar(), Outbox(MESSAGING.outbox, producer=settings.service_name))
 
     runtime = Runtime(
         settings=settings,

@@ -6,8 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.sla import repository
 from services.sla.clocks import WHISTLE_LEVEL, plan_clocks
-from shared.events import AssignmentSignedOff, Envelope, WhistleCompleted, WhistleIssued
+from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCompleted, WhistleIssued
 from shared.logging import get_logger
+from shared.messaging_tables import Outbox
 from shared.snapshot_cache import SnapshotCache
 from shared.work_calendar import WorkCalendar
 
@@ -15,9 +16,10 @@ log = get_logger(__name__)
 
 
 class SlaHandlers:
-    def __init__(self, cache: SnapshotCache, calendar: WorkCalendar) -> None:
+    def __init__(self, cache: SnapshotCache, calendar: WorkCalendar, outbox: Outbox) -> None:
         self.cache = cache
         self.calendar = calendar
+        self.outbox = outbox
 
     async def on_whistle_issued(
         self, session: AsyncSession, payload: WhistleIssued, envelope: Envelope
@@ -29,6 +31,19 @@ class SlaHandlers:
         await repository.start_clocks(
             session, complaint_id=payload.complaint_id, whistle_id=payload.whistle_id, plans=plans
         )
+        for plan in plans:
+            await self.outbox.add(
+                session,
+                ClockStarted(
+                    complaint_id=payload.complaint_id,
+                    whistle_id=payload.whistle_id,
+                    stage=plan.stage,
+                    unit_code=plan.unit_code,
+                    due_at=plan.due_at,
+                    at=plan.started_at,
+                ),
+                correlation_id=payload.complaint_id,
+            )
         log.info("sla.clocks_started", whistle_id=payload.whistle_id, clocks=len(plans))
 
     async def on_signed_off(
