@@ -50,7 +50,8 @@ def run_env(metadata: MetaData) -> None:
             connection=connection,
             target_metadata=metadata,
             version_table_schema=schema,
-            include_schemas=False,
+            include_schemas=True,
+            include_name=lambda name, type_, _parents: type_ != "schema" or name == schema,
         )
         with context.begin_transaction():
             # Serialise concurrent upgrades of the same service (several replicas starting at once).
