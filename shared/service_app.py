@@ -13,13 +13,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import TokenVerifier, http_jwks_source
 from shared.errors import install_problem_handlers, problem
 from shared.logging import configure_logging
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.runtime import Runtime
 
 
-def create_app(runtime: Runtime, *, title: str, routers: list[APIRouter]) -> FastAPI:
+def create_app(
+    runtime: Runtime, *, title: str, routers: list[APIRouter], verifier: TokenVerifier | None = None
+) -> FastAPI:
     settings = runtime.settings
     configure_logging(settings.service_name, settings.log_level)
 
@@ -33,6 +36,7 @@ def create_app(runtime: Runtime, *, title: str, routers: list[APIRouter]) -> Fas
 
     app = FastAPI(title=title, version="1", lifespan=lifespan, default_response_class=ORJSONResponse)
     app.state.runtime = runtime
+    app.state.verifier = verifier or TokenVerifier(http_jwks_source(settings.registry_url))
     install_problem_handlers(app)
     app.add_middleware(HttpMetrics, service=settings.service_name)
 

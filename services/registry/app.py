@@ -1,11 +1,17 @@
 """The registry service: the city, its departments, rules and policies."""
 
+from typing import Any
+
 from fastapi import FastAPI
 
+from services.registry import signing_keys
 from services.registry.api import router
 from services.registry.models import MESSAGING
+from services.registry.oauth import router as oauth_router
 from services.registry.settings import RegistrySettings
 from services.registry.snapshots import SnapshotBuilder
+from shared.auth import TokenVerifier
+from shared.db import transaction
 from shared.runtime import Runtime
 from shared.service_app import create_app
 
@@ -13,6 +19,13 @@ from shared.service_app import create_app
 def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
     runtime = Runtime(settings=settings, tables=MESSAGING)
-    app = create_app(runtime, title="Whistle registry", routers=[router])
+
+    async def own_keys() -> dict[str, Any]:
+        async with transaction(runtime.sessions) as session:
+            return await signing_keys.jwks(session)
+
+    app = create_app(
+        runtime, title="Whistle registry", routers=[oauth_router, router], verifier=TokenVerifier(own_keys)
+    )
     app.state.snapshots = SnapshotBuilder()
     return app

@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -8,3 +9,4 @@ class RegistrySettings(ServiceSettings):
 
     service_name: str = "registry"
     port: int = 8001
+    token_ttl_seconds: int = Field(default=900, ge=60, le=86400)

@@ -1,0 +1,161 @@
+"""Signing keys, access tokens and Open311 api keys.
+
+The newest unretired key signs. Rotating adds a key and schedules the previous ones to retire once
+every token they signed has expired, so verifiers (which refetch the key set when they meet a new
+key id) never see a valid token they cannot check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.client_scopes import scopes_for
+from services.registry.models import ApiClient, ApiKey, SigningKey
+from shared.auth import ACCESS, API_KEY, AUDIENCE, ISSUER
+from shared.errors import NotFound, Unauthorized
+from shared.events import utcnow
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def _new_key() -> SigningKey:
+    private = Ed25519PrivateKey.generate()
+    kid = uuid.uuid4().hex[:16]
+    jwk = json.loads(OKPAlgorithm.to_jwk(private.public_key()))
+    jwk.update({"kid": kid, "use": "sig", "alg": "EdDSA"})
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return SigningKey(kid=kid, private_pem=pem, public_jwk=jwk)
+
+
+async def _published(session: AsyncSession) -> list[SigningKey]:
+    now = utcnow()
+    query = (
+        select(SigningKey)
+        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now))
+        .order_by(SigningKey.created_at)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def signing_key(session: AsyncSession) -> SigningKey:
+    """The key that signs now; one is made on first use."""
+    query = select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at.desc())
+    key = (await session.execute(query.limit(1))).scalars().first()
+    if key is None:
+        # Two first requests at once must not both make a key.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('registry.signing_keys'))"))
+        key = (await session.execute(query.limit(1))).scalars().first()
+    if key is None:
+        key = _new_key()
+        session.add(key)
+        await session.flush()
+    return key
+
+
+async def rotate(session: AsyncSession, *, token_ttl: timedelta) -> SigningKey:
+    """Add a key that signs from now on; the old ones stay published until their tokens expire."""
+    await session.execute(
+        update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=utcnow() + token_ttl)
+    )
+    key = _new_key()
+    session.add(key)
+    await session.flush()
+    return key
+
+
+async def jwks(session: AsyncSession) -> dict[str, Any]:
+    await signing_key(session)
+    revoked = await session.execute(select(ApiKey.key_id).where(ApiKey.revoked_at.is_not(None)))
+    return {
+        "keys": [k.public_jwk for k in await _published(session)],
+        "revoked_api_keys": sorted(revoked.scalars()),
+    }
+
+
+def _sign(key: SigningKey, claims: dict[str, Any]) -> str:
+    private = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
+    return jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": key.kid})  # type: ignore[arg-type]
+
+
+def _claims(client: ApiClient, scopes: frozenset[str], now: datetime) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": client.client_id,
+        "kind": client.kind,
+        "scope": " ".join(sorted(scopes)),
+        "iat": int(now.timestamp()),
+    }
+    if client.department:
+        claims["department"] = client.department
+    if client.street:
+        claims["street"] = client.street
+    return claims
+
+
+async def authenticate(session: AsyncSession, client_id: str, secret: str) -> ApiClient:
+    client = await session.get(ApiClient, client_id)
+    if client is None or not check_secret(secret, client.secret_hash):
+        raise Unauthorized("unknown client or wrong secret")
+    return client
+
+
+async def issue_token(
+    session: AsyncSession, client: ApiClient, *, ttl: timedelta, scope: str | None = None
+) -> dict[str, Any]:
+    now = utcnow()
+    scopes = scopes_for(client.kind, scope)
+    claims = _claims(client, scopes, now) | {
+        "typ": ACCESS,
+        "exp": int((now + ttl).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    token = _sign(await signing_key(session), claims)
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": int(ttl.total_seconds()),
+        "scope": claims["scope"],
+    }
+
+
+async def issue_api_key(session: AsyncSession, client_id: str) -> tuple[str, str]:
+    """A new Open311 api_key for a client; returns (key id, key)."""
+    client = await session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    key_id = uuid.uuid4().hex
+    session.add(ApiKey(key_id=key_id, client_id=client_id))
+    claims = _claims(client, scopes_for(client.kind), utcnow()) | {"typ": API_KEY, "jti": key_id}
+    return key_id, _sign(await signing_key(session), claims)
+
+
+async def revoke_api_key(session: AsyncSession, client_id: str, key_id: str) -> None:
+    key = await session.get(ApiKey, key_id)
+    if key is None or key.client_id != client_id:
+        raise NotFound(f"no api key {key_id} for {client_id}")
+    key.revoked_at = key.revoked_at or utcnow()

@@ -1,0 +1,207 @@
+"""Who is calling: OAuth2 client-credentials JWTs issued by the registry, verified offline.
+
+Every `/v1` endpoint declares what it needs:
+
+    async def endpoint(principal: Annotated[Principal, require("complaints:write")]) -> ...
+
+`principal.department` / `principal.street` bind department and street clients to their own
+queue or street; endpoints check them with `principal.may_act_for_department(code)` and
+`principal.may_act_for_street(code)`. Admins may act for every department and street.
+
+Tokens are EdDSA (Ed25519) JWTs; services verify them with the registry's public keys from
+`/.well-known/jwks.json`, fetched once and again when a token names a key id not yet seen (key
+rotation without downtime). Open311 `api_key`s are long-lived signed keys of hotline clients,
+verified the same way; revoked key ids are published beside the keys.
+
+Scopes:
+    complaints:write   file complaints and follow-up results (hotline)
+    complaints:read    read complaints, timelines (no PII)
+    contact:read       read a reporter's contact, audited (department and street clients, bound)
+    queue:read         read a department's or unit's queue (bound)
+    queue:write        sign off, report in/back, return, ask for extension (bound)
+    whistle:blow       blow a whistle by hand (street clients, bound)
+    evaluate           evaluate a dispatched agency (street clients, bound)
+    sla:read           read clocks, scores and rankings
+    registry:read      read the city model
+    registry:write     create, update and retire registry entities (admin)
+    clients:read       list API clients (admin)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from jwt.algorithms import OKPAlgorithm
+
+from shared.errors import Forbidden, Unauthorized
+
+ISSUER = "whistle-registry"
+AUDIENCE = "whistle"
+ACCESS, API_KEY = "access", "api_key"
+
+ALL_SCOPES = frozenset(
+    {
+        "complaints:write",
+        "complaints:read",
+        "contact:read",
+        "queue:read",
+        "queue:write",
+        "whistle:blow",
+        "evaluate",
+        "sla:read",
+        "registry:read",
+        "registry:write",
+        "clients:read",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    kind: str
+    scopes: frozenset[str]
+    department: str | None = None
+    street: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
+    def may_act_for_department(self, code: str | None) -> bool:
+        return self.is_admin or (code is not None and self.department == code)
+
+    def may_act_for_street(self, code: str | None) -> bool:
+        return self.is_admin or (code is not None and self.street == code)
+
+
+JwksSource = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def http_jwks_source(registry_url: str) -> JwksSource:
+    url = f"{registry_url.rstrip('/')}/.well-known/jwks.json"
+
+    async def fetch() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+            return response.json()
+
+    return fetch
+
+
+class TokenVerifier:
+    """Verifies tokens and api keys offline against the registry's published keys."""
+
+    REFRESH_SECONDS = 60.0  # re-read the key set at most this often (new keys, revoked api keys)
+    UNKNOWN_KID_COOLDOWN = 2.0  # an unknown key id refetches, but not in a storm
+
+    def __init__(self, source: JwksSource) -> None:
+        self.source = source
+        self._keys: dict[str, Any] = {}
+        self._revoked: frozenset[str] = frozenset()
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self, *, force: bool = False) -> None:
+        async with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if age < (self.UNKNOWN_KID_COOLDOWN if force else self.REFRESH_SECONDS):
+                return
+            document = await self.source()
+            self._keys = {k["kid"]: OKPAlgorithm.from_jwk(k) for k in document.get("keys", [])}
+            self._revoked = frozenset(document.get("revoked_api_keys", []))
+            self._fetched_at = time.monotonic()
+
+    async def _key_for(self, token: str) -> Any:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("malformed token") from exc
+        try:
+            await self._refresh()
+            if kid not in self._keys:
+                await self._refresh(force=True)
+        except httpx.HTTPError as exc:
+            if not self._keys:
+                raise Unauthorized("cannot verify tokens yet: the registry's keys are unavailable") from exc
+        if kid not in self._keys:
+            raise Unauthorized("token signed by an unknown key")
+        return self._keys[kid]
+
+    async def verify(self, token: str, *, kind: str = ACCESS) -> Principal:
+        key = await self._key_for(token)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["EdDSA"],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub"] if kind == ACCESS else ["iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        if claims.get("typ") != kind:
+            raise Unauthorized(f"not an {kind.replace('_', ' ')}")
+        if kind == API_KEY and claims.get("jti") in self._revoked:
+            raise Unauthorized("api key revoked")
+        return Principal(
+            client_id=claims["sub"],
+            kind=claims.get("kind", ""),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            department=claims.get("department"),
+            street=claims.get("street"),
+        )
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(
+            "a bearer token is required (POST /oauth/token at the registry)",
+            headers={"WWW-Authenticate": 'Bearer realm="whistle"'},
+        )
+    return token.strip()
+
+
+def require(*scopes: str) -> Any:
+    """A dependency that authenticates the caller and checks it holds every scope named."""
+    unknown = set(scopes) - ALL_SCOPES
+    if unknown:
+        raise ValueError(f"unknown scopes {sorted(unknown)}")
+
+    async def dependency(request: Request) -> Principal:
+        verifier: TokenVerifier = request.app.state.verifier
+        principal = await verifier.verify(_bearer(request))
+        missing = [s for s in scopes if s not in principal.scopes]
+        if missing:
+            raise Forbidden(f"this client lacks the scope(s): {', '.join(missing)}")
+        request.state.principal = principal
+        return principal
+
+    return Depends(dependency)
+
+
+async def principal_from_api_key(request: Request, api_key: str | None) -> Principal:
+    """The hotline client an Open311 `api_key` belongs to; Forbidden when missing or not valid."""
+    if not api_key:
+        raise Forbidden("api_key is required")
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        principal = await verifier.verify(api_key, kind=API_KEY)
+    except Unauthorized as exc:
+        raise Forbidden(f"api_key not valid: {exc.detail}") from exc
+    if principal.kind != "hotline":
+        raise Forbidden("api_key does not belong to a hotline client")
+    return principal
