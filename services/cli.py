@@ -112,6 +112,53 @@ def bench(
     raise typer.Exit(module.main(list(ctx.args)))
 
 
+RegistryUrl = Annotated[str, typer.Option(help="the registry", envvar="REGISTRY_URL")]
+
+
+def _demo_token(registry_url: str, client_id: str) -> str:
+    import httpx
+
+    response = httpx.post(
+        f"{registry_url.rstrip('/')}/oauth/token",
+        timeout=10,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": f"demo-{client_id}-secret",
+        },
+    )
+    if response.status_code != 200:
+        raise typer.BadParameter(f"the registry refused {client_id!r}: {response.text}")
+    return str(response.json()["access_token"])
+
+
+@app.command()
+def token(
+    client_id: Annotated[str, typer.Argument(help="hotline, admin, viewer, dept-<code>, street-<code>")],
+    registry_url: RegistryUrl = "http://127.0.0.1:8001",
+) -> None:
+    """Print an access token for a seeded demo client (local stack only)."""
+    typer.echo(_demo_token(registry_url, client_id))
+
+
+@app.command("api-key")
+def api_key(
+    client_id: Annotated[str, typer.Argument(help="a hotline client, e.g. hotline")] = "hotline",
+    registry_url: RegistryUrl = "http://127.0.0.1:8001",
+) -> None:
+    """Make and print an Open311 api_key for a seeded demo client (local stack only)."""
+    import httpx
+
+    response = httpx.post(
+        f"{registry_url.rstrip('/')}/v1/clients/{client_id}/api-keys",
+        timeout=10,
+        headers={"Authorization": f"Bearer {_demo_token(registry_url, 'admin')}"},
+    )
+    if response.status_code != 201:
+        raise typer.BadParameter(f"the registry refused: {response.text}")
+    typer.echo(response.json()["api_key"])
+
+
 @app.command("pii-key")
 def pii_key() -> None:
     """Print a new key for residents' data (INTAKE_PII_KEYS)."""

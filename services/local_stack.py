@@ -47,6 +47,8 @@ class StackConfig:
     database_url: str | None = None  # None: start the embedded PostgreSQL
     bootstrap_servers: str | None = None  # None: start the embedded broker
     log_dir: Path | None = None  # services log to files there instead of this terminal
+    # The client the services use to read the registry (the demo city's read-only viewer).
+    service_client: tuple[str, str] = ("viewer", "demo-viewer-secret")
 
 
 def pii_key(home: Path) -> str:
@@ -118,6 +120,8 @@ class LocalStack:
                 f"{service.upper()}_PORT": str(self.config.ports[service]),
                 f"{service.upper()}_HOST": self.config.host,
                 f"{service.upper()}_REGISTRY_URL": f"http://{self.config.host}:{self.config.ports['registry']}",
+                f"{service.upper()}_REGISTRY_CLIENT_ID": self.config.service_client[0],
+                f"{service.upper()}_REGISTRY_CLIENT_SECRET": self.config.service_client[1],
                 "PYTHONUNBUFFERED": "1",
             }
         )

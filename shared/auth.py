@@ -107,13 +107,18 @@ class TokenVerifier:
         self.source = source
         self._keys: dict[str, Any] = {}
         self._revoked: frozenset[str] = frozenset()
-        self._fetched_at = 0.0
+        self._fetched_at = -self.REFRESH_SECONDS
+        self._forced_at = -self.UNKNOWN_KID_COOLDOWN
         self._lock = asyncio.Lock()
 
     async def _refresh(self, *, force: bool = False) -> None:
         async with self._lock:
-            age = time.monotonic() - self._fetched_at
-            if age < (self.UNKNOWN_KID_COOLDOWN if force else self.REFRESH_SECONDS):
+            now = time.monotonic()
+            if force:
+                if now - self._forced_at < self.UNKNOWN_KID_COOLDOWN:
+                    return
+                self._forced_at = now
+            elif now - self._fetched_at < self.REFRESH_SECONDS:
                 return
             document = await self.source()
             self._keys = {k["kid"]: OKPAlgorithm.from_jwk(k) for k in document.get("keys", [])}
@@ -205,3 +210,33 @@ async def principal_from_api_key(request: Request, api_key: str | None) -> Princ
     if principal.kind != "hotline":
         raise Forbidden("api_key does not belong to a hotline client")
     return principal
+
+
+class ClientCredentials:
+    """A service's own access token from the registry, renewed shortly before it expires."""
+
+    def __init__(self, registry_url: str, client_id: str, client_secret: str) -> None:
+        self.url = f"{registry_url.rstrip('/')}/oauth/token"
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self._token: str | None = None
+        self._renew_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> str:
+        async with self._lock:
+            if self._token is None or time.monotonic() >= self._renew_at:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    response = await client.post(
+                        self.url,
+                        data={
+                            "grant_type": "client_credentials",
+                            "client_id": self.client_id,
+                            "client_secret": self.client_secret,
+                        },
+                    )
+                    response.raise_for_status()
+                body = response.json()
+                self._token = str(body["access_token"])
+                self._renew_at = time.monotonic() + max(10.0, float(body["expires_in"]) * 0.8)
+            return self._token

@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_seconds: float = Field(default=0.2, ge=0)
     registry_url: str = "http://127.0.0.1:8001"
+    # The service's own client at the registry (to read the snapshot); none: ask without a token.
+    registry_client_id: str | None = None
+    registry_client_secret: str | None = None
     log_level: str = "INFO"
 
     @property

@@ -13,11 +13,13 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from shared.auth import ClientCredentials
 from shared.city import CitySnapshot
 from shared.events import REGISTRY_CHANGES, Envelope
 from shared.geo import Locator
 from shared.logging import get_logger
 from shared.routing import CityIndex
+from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 
@@ -68,13 +70,21 @@ class SnapshotCache:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 3.0)
 
+    def _bind_credentials(self, settings: ServiceSettings) -> None:
+        if self.token_provider is None and settings.registry_client_id and settings.registry_client_secret:
+            self.token_provider = ClientCredentials(
+                settings.registry_url, settings.registry_client_id, settings.registry_client_secret
+            )
+
     async def load_on_start(self, runtime: Any) -> None:
         """A runtime start hook: wait for the snapshot before consumers start routing."""
+        self._bind_credentials(runtime.settings)
         await self.load_until_ready()
 
     async def follow(self, runtime: Any, stop: asyncio.Event, *, poll_seconds: float = 30) -> None:
         """Keep the copy current: every replica reads `registry.changes` itself (no consumer group),
         and polls with If-None-Match in case an event was missed."""
+        self._bind_credentials(runtime.settings)
         await self.load_until_ready(stop)
         consumer = AIOKafkaConsumer(
             REGISTRY_CHANGES,

@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.dispatch import queue as assignments
 from services.dispatch import repository
 from services.dispatch.assignment_states import OPEN
 from services.dispatch.schemas import AssignmentOut, QueuePage, ReportBackIn, WhistleOut
+from services.dispatch.unit_owners import (
+    Owner,
+    check_may_read_department,
+    check_may_read_unit,
+    may_act_for_unit,
+    unit_owners,
+)
+from shared.auth import Principal, require
+from shared.errors import Unavailable
 from shared.service_app import RuntimeDep, SessionDep
+from shared.snapshot_cache import SnapshotCache
 
 router = APIRouter(prefix="/v1", tags=["dispatch"])
 
+Reader = Annotated[Principal, require("complaints:read")]
+QueueReader = Annotated[Principal, require("queue:read")]
+Worker = Annotated[Principal, require("queue:write")]
+
+
+def _owners(request: Request) -> dict[str, Owner]:
+    cache: SnapshotCache = request.app.state.snapshot
+    if cache.snapshot is None:
+        raise Unavailable("the city's registry snapshot is not loaded yet")
+    if getattr(request.app.state, "owners_version", None) != cache.version:
+        request.app.state.owners = unit_owners(cache.snapshot.city)
+        request.app.state.owners_version = cache.version
+    return request.app.state.owners
+
 
 @router.get("/whistles", response_model=list[WhistleOut])
-async def list_whistles(session: SessionDep, complaint_id: str) -> list[WhistleOut]:
+async def list_whistles(session: SessionDep, principal: Reader, complaint_id: str) -> list[WhistleOut]:
     return [
         WhistleOut(
             id=w.id,
@@ -39,10 +64,12 @@ async def list_whistles(session: SessionDep, complaint_id: str) -> list[WhistleO
 async def department_queue(
     department_code: str,
     session: SessionDep,
+    principal: QueueReader,
     status: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> QueuePage:
+    check_may_read_department(principal, department_code)
     rows = await repository.queue(
         session, department_code=department_code, statuses=status or OPEN, limit=limit, after=cursor
     )
@@ -55,11 +82,14 @@ async def department_queue(
 @router.get("/units/{unit_code}/queue", response_model=QueuePage)
 async def unit_queue(
     unit_code: str,
+    request: Request,
     session: SessionDep,
+    principal: QueueReader,
     status: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
 ) -> QueuePage:
+    check_may_read_unit(principal, unit_code, _owners(request).get(unit_code))
     rows = await repository.queue(
         session, unit_code=unit_code, statuses=status or OPEN, limit=limit, after=cursor
     )
@@ -69,15 +99,32 @@ async def unit_queue(
     )
 
 
+def _may_act(request: Request, principal: Principal) -> Callable[[str], bool]:
+    owners = _owners(request)
+    return lambda unit_code: may_act_for_unit(principal, owners.get(unit_code))
+
+
 @router.post("/assignments/{assignment_id}/sign-off", response_model=AssignmentOut)
-async def sign_off(assignment_id: str, session: SessionDep, runtime: RuntimeDep) -> AssignmentOut:
-    done = await assignments.sign_off(session=session, assignment_id=assignment_id, outbox=runtime.outbox)
+async def sign_off(
+    assignment_id: str, request: Request, session: SessionDep, runtime: RuntimeDep, principal: Worker
+) -> AssignmentOut:
+    done = await assignments.sign_off(
+        session=session,
+        assignment_id=assignment_id,
+        outbox=runtime.outbox,
+        may_act=_may_act(request, principal),
+    )
     return AssignmentOut.model_validate(done)
 
 
 @router.post("/assignments/{assignment_id}/report-back", response_model=AssignmentOut)
 async def report_back(
-    assignment_id: str, body: ReportBackIn, session: SessionDep, runtime: RuntimeDep
+    assignment_id: str,
+    body: ReportBackIn,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Worker,
 ) -> AssignmentOut:
     done = await assignments.report_back(
         session=session,
@@ -85,5 +132,6 @@ async def report_back(
         result=body.result,
         note=body.note,
         outbox=runtime.outbox,
+        may_act=_may_act(request, principal),
     )
     return AssignmentOut.model_validate(done)

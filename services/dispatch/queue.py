@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch import repository
@@ -12,7 +14,7 @@ from services.dispatch.assignment_states import (
     whistle_answered,
 )
 from services.dispatch.models import Assignment
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import AssignmentReportedBack, AssignmentSignedOff, WhistleCompleted, utcnow
 from shared.logging import get_logger
 from shared.messaging_tables import Outbox
@@ -20,10 +22,14 @@ from shared.messaging_tables import Outbox
 log = get_logger(__name__)
 
 
-async def _load(session: AsyncSession, assignment_id: str, action: str) -> tuple[Assignment, str]:
+async def _load(
+    session: AsyncSession, assignment_id: str, action: str, may_act: Callable[[str], bool]
+) -> tuple[Assignment, str]:
     assignment = await repository.assignment_for_update(session, assignment_id)
     if assignment is None:
         raise NotFound(f"no assignment {assignment_id}")
+    if not may_act(assignment.unit_code):
+        raise Forbidden(f"this client may not act for {assignment.unit_code}")
     try:
         return assignment, transition(assignment.status, action)
     except InvalidTransition as exc:
@@ -41,8 +47,11 @@ def _event_fields(a: Assignment) -> dict[str, object]:
     )
 
 
-async def sign_off(*, session: AsyncSession, assignment_id: str, outbox: Outbox) -> Assignment:
-    assignment, status = await _load(session, assignment_id, "sign_off")
+async def sign_off(
+    *, session: AsyncSession, assignment_id: str, outbox: Outbox, may_act: Callable[[str], bool]
+) -> Assignment:
+    """A worker of the assigned unit takes the order (签收)."""
+    assignment, status = await _load(session, assignment_id, "sign_off", may_act)
     now = utcnow()
     assignment.status, assignment.signed_off_at = status, now
     await outbox.add(
@@ -55,9 +64,16 @@ async def sign_off(*, session: AsyncSession, assignment_id: str, outbox: Outbox)
 
 
 async def report_back(
-    *, session: AsyncSession, assignment_id: str, result: str, note: str, outbox: Outbox
+    *,
+    session: AsyncSession,
+    assignment_id: str,
+    result: str,
+    note: str,
+    outbox: Outbox,
+    may_act: Callable[[str], bool],
 ) -> Assignment:
-    assignment, status = await _load(session, assignment_id, "report_back")
+    """The unit reports its result (反馈); the lead's report completes the whistle."""
+    assignment, status = await _load(session, assignment_id, "report_back", may_act)
     now = utcnow()
     assignment.status, assignment.reported_back_at = status, now
     assignment.result, assignment.note = result, note

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from services.sla import repository
+from shared.auth import Principal, require
 from shared.service_app import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["sla"])
@@ -27,5 +29,7 @@ class ClockOut(BaseModel):
 
 
 @router.get("/clocks", response_model=list[ClockOut])
-async def list_clocks(session: SessionDep, complaint_id: str) -> list[ClockOut]:
+async def list_clocks(
+    session: SessionDep, principal: Annotated[Principal, require("sla:read")], complaint_id: str
+) -> list[ClockOut]:
     return [ClockOut.model_validate(c) for c in await repository.clocks_of(session, complaint_id)]

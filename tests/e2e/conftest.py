@@ -22,8 +22,33 @@ class Stack:
     urls: dict[str, str]
     log_dir: Path
 
-    def client(self, service: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.urls[service], timeout=10)
+    def client(self, service: str, *, as_client: str | None = None) -> httpx.AsyncClient:
+        """An HTTP client for a service, authenticated as a test-city client when named."""
+        headers = {"Authorization": f"Bearer {self.token(as_client)}"} if as_client else {}
+        return httpx.AsyncClient(base_url=self.urls[service], timeout=10, headers=headers)
+
+    def token(self, client_id: str, *, scope: str | None = None) -> str:
+        """An access token for a client of the test city (secrets are `demo-<client_id>-secret`)."""
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": f"demo-{client_id}-secret",
+        }
+        if scope:
+            data["scope"] = scope
+        response = httpx.post(f"{self.urls['registry']}/oauth/token", data=data, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def api_key(self, client_id: str = "hotline") -> str:
+        """A new Open311 api_key for a client, made by the admin."""
+        response = httpx.post(
+            f"{self.urls['registry']}/v1/clients/{client_id}/api-keys",
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.token('admin')}"},
+        )
+        response.raise_for_status()
+        return str(response.json()["api_key"])
 
     def logs(self) -> str:
         return "\n".join(

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import jwt
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -40,9 +41,9 @@ def create_complaint(**overrides: Any) -> dict[str, Any]:
 
 async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -> None:  # type: ignore[no-untyped-def]
     async with (
-        stack.client("intake") as intake,
-        stack.client("dispatch") as dispatch,
-        stack.client("sla") as sla,
+        stack.client("intake", as_client="hotline") as intake,
+        stack.client("dispatch", as_client="dept-zjw") as dispatch,
+        stack.client("sla", as_client="viewer") as sla,
     ):
         body = create_complaint()
         filed = await intake.post("/v1/complaints", json=body)
@@ -104,7 +105,7 @@ async def _clocks(sla, complaint_id: str, *, expect: int) -> list[dict[str, Any]
 
 
 async def test_bad_complaints_are_refused_with_problem_details(stack) -> None:  # type: ignore[no-untyped-def]
-    async with stack.client("intake") as intake:
+    async with stack.client("intake", as_client="hotline") as intake:
         outside = await intake.post(
             "/v1/complaints", json=create_complaint(location={"lat": 10.0, "lon": 10.0})
         )
@@ -133,3 +134,65 @@ async def test_every_service_is_healthy_ready_and_exposes_metrics(stack) -> None
             metrics = (await client.get("/metrics")).text
             assert "whistle_http_requests_total" in metrics
             assert "whistle_outbox_backlog" in metrics
+
+
+async def test_endpoints_require_a_token_with_the_right_scope_and_binding(stack) -> None:  # type: ignore[no-untyped-def]
+    async with stack.client("dispatch") as anonymous:
+        refused = await anonymous.get("/v1/departments/zjw/queue")
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert (
+            await anonymous.get("/v1/departments/zjw/queue", headers={"Authorization": "Bearer not-a-token"})
+        ).status_code == 401
+    async with stack.client("dispatch", as_client="dept-cgw") as other_department:
+        assert (await other_department.get("/v1/departments/zjw/queue")).status_code == 403
+        assert (await other_department.get("/v1/departments/cgw/queue")).status_code == 200
+    async with stack.client("dispatch", as_client="hotline") as hotline:
+        assert (await hotline.get("/v1/departments/zjw/queue")).status_code == 403  # no queue:read
+    async with stack.client("sla", as_client="hotline") as narrowed:
+        narrowed.headers["Authorization"] = f"Bearer {stack.token('hotline', scope='complaints:write')}"
+        assert (await narrowed.get("/v1/clocks", params={"complaint_id": "x"})).status_code == 403
+
+
+async def test_department_cannot_act_on_another_departments_assignment(stack) -> None:  # type: ignore[no-untyped-def]
+    async with (
+        stack.client("intake", as_client="hotline") as intake,
+        stack.client("dispatch", as_client="dept-sw") as water,
+        stack.client("dispatch", as_client="dept-cgw") as city_management,
+    ):
+        filed = (await intake.post("/v1/complaints", json=create_complaint(category="water_supply"))).json()
+
+        async def queued() -> dict[str, Any] | None:
+            items = (await water.get("/v1/departments/sw/queue")).json()["items"]
+            return next((a for a in items if a["complaint_id"] == filed["id"]), None)
+
+        assignment = await eventually(queued)
+        foreign = await city_management.post(f"/v1/assignments/{assignment['id']}/sign-off")
+        assert foreign.status_code == 403
+        assert (await water.post(f"/v1/assignments/{assignment['id']}/sign-off")).status_code == 200
+
+
+async def test_key_rotation_keeps_old_tokens_valid_and_new_ones_verify_everywhere(stack) -> None:  # type: ignore[no-untyped-def]
+    before = stack.token("viewer")
+    async with stack.client("registry", as_client="admin") as admin:
+        rotated = await admin.post("/v1/keys/rotate")
+        assert rotated.status_code == 201
+    after = stack.token("viewer")
+    assert (
+        jwt.get_unverified_header(after)["kid"]
+        == rotated.json()["kid"]
+        != jwt.get_unverified_header(before)["kid"]
+    )
+    async with stack.client("sla") as sla:
+        for token in (before, after):
+            response = await sla.get(
+                "/v1/clocks", params={"complaint_id": "x"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert response.status_code == 200, response.text
+
+
+async def test_api_keys_are_issued_by_the_admin_only(stack) -> None:  # type: ignore[no-untyped-def]
+    key = stack.api_key("hotline")
+    assert jwt.decode(key, options={"verify_signature": False})["typ"] == "api_key"
+    async with stack.client("registry", as_client="hotline") as hotline:
+        assert (await hotline.post("/v1/clients/hotline/api-keys")).status_code == 403
