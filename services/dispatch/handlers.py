@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.routing import dispatch_complaint
-from shared.events import ComplaintReceived, Envelope
+from services.dispatch.routing import dispatch_complaint, redispatch_reopened
+from shared.events import ComplaintReceived, ComplaintReopened, Envelope
 from shared.messaging_tables import Outbox
 from shared.snapshot_cache import SnapshotCache
 
@@ -24,5 +24,17 @@ class DispatchHandlers:
             session=session, complaint=payload, index=self.cache.index, outbox=self.outbox
         )
 
+    async def on_complaint_reopened(
+        self, session: AsyncSession, payload: ComplaintReopened, envelope: Envelope
+    ) -> None:
+        if self.cache.index is None:
+            raise RuntimeError("registry snapshot not loaded yet")
+        await redispatch_reopened(
+            session=session, complaint=payload, index=self.cache.index, outbox=self.outbox
+        )
+
     def table(self) -> dict[str, object]:
-        return {"complaint.received": self.on_complaint_received}
+        return {
+            "complaint.received": self.on_complaint_received,
+            "complaint.reopened": self.on_complaint_reopened,
+        }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -78,3 +79,23 @@ async def siblings_for_update(session: AsyncSession, whistle_id: str) -> tuple[W
         .all()
     )
     return whistle, assignments
+
+
+async def close_open_whistles(session: AsyncSession, complaint_id: str, *, at: datetime) -> int:
+    """Close a complaint's open whistles (and their open assignments); returns its latest round."""
+    whistles = (
+        (await session.execute(select(Whistle).where(Whistle.complaint_id == complaint_id).with_for_update()))
+        .scalars()
+        .all()
+    )
+    open_ids = [w.id for w in whistles if w.status == "open"]
+    if open_ids:
+        await session.execute(
+            update(Whistle).where(Whistle.id.in_(open_ids)).values(status="superseded", completed_at=at)
+        )
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.whistle_id.in_(open_ids), Assignment.status.in_(OPEN))
+            .values(status="withdrawn")
+        )
+    return max((w.round for w in whistles), default=0)

@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch import repository
 from services.dispatch.models import Assignment, RefusedPushdown
-from shared.events import AssignmentRef, ComplaintReceived, DispatchRefusedPushdown, WhistleIssued, utcnow
+from shared.events import (
+    AssignmentRef,
+    ComplaintReceived,
+    ComplaintReopened,
+    DispatchRefusedPushdown,
+    WhistleIssued,
+    utcnow,
+)
 from shared.logging import get_logger
 from shared.messaging_tables import Outbox
 from shared.routing import CityIndex, route
@@ -17,9 +24,14 @@ log = get_logger(__name__)
 
 
 async def dispatch_complaint(
-    *, session: AsyncSession, complaint: ComplaintReceived, index: CityIndex, outbox: Outbox
+    *,
+    session: AsyncSession,
+    complaint: ComplaintReceived | ComplaintReopened,
+    index: CityIndex,
+    outbox: Outbox,
+    round: int = 1,
 ) -> str | None:
-    """Issue the first-round whistle for a complaint; None if it already has one."""
+    """Issue the whistle of a round for a complaint; None if that round already has one."""
     decision = route(index, category=complaint.category, street_code=complaint.street_code)
     now = utcnow()
     whistle_id = str(uuid.uuid4())
@@ -28,7 +40,7 @@ async def dispatch_complaint(
         dict(
             id=whistle_id,
             complaint_id=complaint.complaint_id,
-            round=1,
+            round=round,
             category=complaint.category,
             urgency=complaint.urgency,
             district_code=complaint.district_code,
@@ -109,3 +121,13 @@ async def dispatch_complaint(
         units=[a.unit_code for a in assignments],
     )
     return whistle_id
+
+
+async def redispatch_reopened(
+    *, session: AsyncSession, complaint: ComplaintReopened, index: CityIndex, outbox: Outbox
+) -> str | None:
+    """A reopened complaint is handled again: its open whistles are closed and a new round issued."""
+    latest = await repository.close_open_whistles(session, complaint.complaint_id, at=complaint.at)
+    return await dispatch_complaint(
+        session=session, complaint=complaint, index=index, outbox=outbox, round=latest + 1
+    )

@@ -11,6 +11,9 @@ from typing import Any
 import jwt
 import pytest
 
+from shared.events import COMPLAINTS, ComplaintReopened, envelope_for, utcnow
+from shared.kafka import make_producer
+
 pytestmark = pytest.mark.e2e
 
 
@@ -196,3 +199,44 @@ async def test_api_keys_are_issued_by_the_admin_only(stack) -> None:  # type: ig
     assert jwt.decode(key, options={"verify_signature": False})["typ"] == "api_key"
     async with stack.client("registry", as_client="hotline") as hotline:
         assert (await hotline.post("/v1/clients/hotline/api-keys")).status_code == 403
+
+
+async def test_reopened_complaint_is_dispatched_again_in_a_new_round(stack, infra) -> None:  # type: ignore[no-untyped-def]
+    async with (
+        stack.client("intake", as_client="hotline") as intake,
+        stack.client("dispatch", as_client="viewer") as dispatch,
+    ):
+        filed = (await intake.post("/v1/complaints", json=create_complaint(category="water_supply"))).json()
+
+        async def rounds(n: int) -> list[dict[str, Any]] | None:
+            whistles = (await dispatch.get("/v1/whistles", params={"complaint_id": filed["id"]})).json()
+            return whistles if len(whistles) == n else None
+
+        await eventually(lambda: rounds(1))
+        reopened = envelope_for(
+            ComplaintReopened(
+                complaint_id=filed["id"],
+                category="water_supply",
+                urgency="emergency",
+                district_code="d1",
+                street_code=filed["street_code"],
+                community_code=filed["community_code"],
+                reason="unsatisfied",
+                at=utcnow(),
+            ),
+            producer="intake",
+            correlation_id=filed["id"],
+        )
+        producer = make_producer(infra.bootstrap_servers, client_id="test")
+        await producer.start()
+        try:
+            for _ in range(2):  # delivered twice: still one new round
+                await producer.send_and_wait(COMPLAINTS, reopened.to_bytes(), key=filed["id"].encode())
+        finally:
+            await producer.stop()
+        whistles = await eventually(lambda: rounds(2))
+        assert [(w["round"], w["status"]) for w in whistles] == [(1, "superseded"), (2, "open")]
+        assert [a["status"] for a in whistles[0]["assignments"]] == ["withdrawn"]
+        assert [(a["unit_code"], a["status"]) for a in whistles[1]["assignments"]] == [("d1-sw", "queued")]
+        await asyncio.sleep(1)
+        assert await rounds(2)
