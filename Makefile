@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint format typecheck bench clean
+.PHONY: up test lint format bench clean deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf .whistle
+
+# Needs promtool (Debian package `prometheus`).
+deploy-check:
+	cd deploy/prometheus && promtool check rules rules.yml && promtool test rules rules_test.yml

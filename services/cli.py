@@ -90,26 +90,16 @@ def make_migration(service: str, message: Annotated[str, typer.Option("-m")]) ->
 @app.command()
 def seed(
     path: Annotated[Path | None, typer.Argument(help="a city file (default: the demo city)")] = None,
+    if_empty: Annotated[bool, typer.Option(help="only when the registry holds no city yet")] = False,
 ) -> None:
     """Load a city file into the registry, replacing the current city (a new snapshot version)."""
     from services.registry.city_data import DEMO_CITY
-    from services.registry.seeding import seed_file
+    from services.registry.seeding import seed_city
+    from shared.city import load_city
 
-    version = asyncio.run(seed_file(InfraSettings().database_url, path or DEMO_CITY))
-    typer.echo(f"seeded {path or DEMO_CITY}: snapshot v{version}")
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def bench(
-    ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="what to measure: registry | intake")],
-) -> None:
-    """Run a benchmark and print its figures (extra options go to the benchmark; try --help)."""
-    try:
-        module = importlib.import_module(f"services.{target}.bench")
-    except ModuleNotFoundError:
-        raise typer.BadParameter(f"no benchmark for {target!r}") from None
-    raise typer.Exit(module.main(list(ctx.args)))
+    source = path or DEMO_CITY
+    version = asyncio.run(seed_city(InfraSettings().database_url, load_city(source), only_if_empty=if_empty))
+    typer.echo(f"seeded {source}: snapshot v{version}" if version else "the registry already holds a city")
 
 
 RegistryUrl = Annotated[str, typer.Option(help="the registry", envvar="REGISTRY_URL")]
