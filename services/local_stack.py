@@ -140,6 +140,7 @@ class LocalStack:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+                start_new_session=True,
             )
             self.children[service] = proc
 

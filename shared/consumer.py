@@ -75,6 +75,7 @@ class EventConsumer:
             max_poll_records=500,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
+            fetch_max_wait_ms=100,
         )
         await self.consumer.start()
 

@@ -172,6 +172,7 @@ class EmbeddedPostgres:
             stdout=self.log_to or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             preexec_fn=lambda: _die_with_parent(signal.SIGINT),
+            start_new_session=True,
         )
         self._wait_ready(timeout)
         self._ensure_database("whistle")
@@ -266,6 +267,7 @@ class EmbeddedBroker:
             stdout=self.log_to or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+            start_new_session=True,
         )
         wait_for_port(self.host, self.port, timeout=timeout, process=self.process, what="broker")
         log.info("embedded.broker_started", bootstrap=self.bootstrap_servers)

@@ -110,10 +110,11 @@ class Runtime:
             await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), timeout=5)
         for task in self._tasks:
             task.cancel()
+        # aiokafka's stop() can surface the cancellation of its own fetch tasks: still a clean stop.
         for consumer in self._consumers:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await consumer.stop()
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception, asyncio.CancelledError):
             await self.producer.stop()
         await self.engine.dispose()
         log.info("service.stopped")
