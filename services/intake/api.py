@@ -1,42 +1,61 @@
-"""Intake's `/v1` API."""
+"""Intake's `/v1` API: the hotline files and follows complaints; units read what they handle."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.intake import repository
+from services.intake.access import may_see
+from services.intake.contact import handling_departments, read_contact
+from services.intake.context import IntakeContext, get_context
+from services.intake.drafts import Draft
+from services.intake.filing import file_complaint
+from services.intake.followup import record_feedback
+from services.intake.merging import undo_merge
 from services.intake.models import Complaint
-from services.intake.pii import PiiCipher, mask_name, mask_phone
-from services.intake.schemas import ComplaintIn, ComplaintOut, ReporterOut
-from services.intake.service import file_complaint
-from shared.errors import NotFound, Unavailable
+from services.intake.presenting import complaint_out, decode_cursor, encode_cursor, timeline_entry
+from services.intake.schemas import (
+    ComplaintIn,
+    ComplaintOut,
+    ComplaintPage,
+    ContactOut,
+    FeedbackIn,
+    FeedbackOut,
+    TimelineEntry,
+)
+from services.intake.status import STATUSES
+from shared.auth import Principal, require
+from shared.errors import BadRequest, Forbidden, NotFound
 from shared.service_app import RuntimeDep, SessionDep
-from shared.snapshot_cache import SnapshotCache
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 
+ContextDep = Annotated[IntakeContext, Depends(get_context)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
-def to_out(complaint: Complaint, cipher: PiiCipher) -> ComplaintOut:
-    return ComplaintOut(
-        id=complaint.id,
-        status=complaint.status,
-        source=complaint.source,
-        source_ref=complaint.source_ref,
-        category=complaint.category,
-        urgency=complaint.urgency,
-        description=complaint.description,
-        district_code=complaint.district_code,
-        street_code=complaint.street_code,
-        community_code=complaint.community_code,
-        lat=complaint.lat,
-        lon=complaint.lon,
-        tracking_token=complaint.tracking_token,
-        reporter=ReporterOut(
-            name=mask_name(cipher.decrypt(complaint.reporter_name)),
-            phone=mask_phone(cipher.decrypt(complaint.reporter_phone)),
-        ),
-        created_at=complaint.created_at,
-        updated_at=complaint.updated_at,
+
+def draft_from(body: ComplaintIn, *, idempotency_key: str | None, filed_by: str) -> Draft:
+    loc = body.location
+    return Draft(
+        source=body.source,
+        source_ref=body.source_ref,
+        idempotency_key=idempotency_key,
+        filed_by=filed_by,
+        category=body.category,
+        description=body.description,
+        urgency=body.urgency,
+        lat=loc.lat,
+        lon=loc.lon,
+        community_code=loc.community_code,
+        address=loc.address,
+        attributes=body.attributes,
+        media_urls=[str(u) for u in body.media_urls],
+        name=body.reporter.name,
+        phone=body.reporter.phone,
+        email=body.reporter.email,
     )
 
 
@@ -44,27 +63,159 @@ def to_out(complaint: Complaint, cipher: PiiCipher) -> ComplaintOut:
     "/complaints",
     status_code=201,
     response_model=ComplaintOut,
-    responses={200: {"model": ComplaintOut, "description": "Filed before: the same complaint"}},
+    responses={
+        200: {"model": ComplaintOut, "description": "Filed before: the same complaint"},
+        409: {"description": "The reference or idempotency key was used for a different complaint"},
+    },
 )
 async def post_complaint(
-    body: ComplaintIn, request: Request, response: Response, session: SessionDep, runtime: RuntimeDep
+    body: ComplaintIn,
+    response: Response,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("complaints:write")],
+    idempotency_key: IdempotencyKey = None,
 ) -> ComplaintOut:
-    cache: SnapshotCache = request.app.state.snapshot
-    if cache.index is None:
-        raise Unavailable("the city's registry snapshot is not loaded yet")
-    cipher: PiiCipher = request.app.state.cipher
-    complaint, created = await file_complaint(
-        session=session, body=body, cache=cache, cipher=cipher, outbox=runtime.outbox
-    )
-    if not created:
+    """File a complaint. Repeat it (same source_ref or Idempotency-Key, same body) safely."""
+    draft = draft_from(body, idempotency_key=idempotency_key, filed_by=principal.client_id)
+    filed = await file_complaint(session=session, ctx=ctx, draft=draft)
+    if not filed.created:
         response.status_code = 200
-    response.headers["Location"] = f"/v1/complaints/{complaint.id}"
-    return to_out(complaint, cipher)
+    response.headers["Location"] = f"/v1/complaints/{filed.complaint.id}"
+    return complaint_out(filed.complaint, ctx.cipher, ctx.view_or_none())
 
 
-@router.get("/complaints/{complaint_id}", response_model=ComplaintOut)
-async def get_complaint(complaint_id: str, request: Request, session: SessionDep) -> ComplaintOut:
+@router.get("/complaints", response_model=ComplaintPage)
+async def list_complaints(
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("complaints:read")],
+    status: Annotated[list[str] | None, Query(description="one or more statuses")] = None,
+    category: str | None = None,
+    street: str | None = None,
+    community: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> ComplaintPage:
+    """Newest first; follow `next_cursor` for the next page."""
+    statuses = [s for value in status or [] for s in value.split(",") if s]
+    unknown = sorted(set(statuses) - set(STATUSES))
+    if unknown:
+        raise BadRequest(f"unknown status {', '.join(unknown)}; one of {', '.join(STATUSES)}")
+    for moment, name in ((created_from, "created_from"), (created_to, "created_to")):
+        if moment is not None and moment.tzinfo is None:
+            raise BadRequest(f"{name} needs a time zone offset")
+    department = None
+    if principal.kind == "street":
+        if street not in (None, principal.street):
+            raise Forbidden(f"a client of street {principal.street} sees only its own street")
+        street = principal.street
+    elif principal.kind == "department":
+        department = principal.department or "-"
+    where = repository.ComplaintFilter(
+        statuses=statuses,
+        categories=[category] if category else [],
+        street=street,
+        community=community,
+        created_from=created_from,
+        created_to=created_to,
+        handled_by_department=department,
+    )
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repository.list_complaints(session, where, limit=limit + 1, after=after)
+    view = ctx.view_or_none()
+    page = rows[:limit]
+    more = len(rows) > limit
+    return ComplaintPage(
+        items=[complaint_out(c, ctx.cipher, view) for c in page],
+        next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more else None,
+    )
+
+
+async def visible_complaint(session: SessionDep, complaint_id: str, principal: Principal) -> Complaint:
     complaint = await repository.get(session, complaint_id)
     if complaint is None:
         raise NotFound(f"no complaint {complaint_id}")
-    return to_out(complaint, request.app.state.cipher)
+    departments: set[str | None] = set()
+    if principal.kind == "department":
+        departments = await handling_departments(session, complaint.id, complaint.merged_into)
+    if not may_see(principal, street_code=complaint.street_code, departments=departments):
+        raise NotFound(f"no complaint {complaint_id}")  # not even its existence to other units
+    return complaint
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintOut)
+async def get_complaint(
+    complaint_id: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("complaints:read")],
+) -> ComplaintOut:
+    complaint = await visible_complaint(session, complaint_id, principal)
+    return complaint_out(complaint, ctx.cipher, ctx.view_or_none())
+
+
+@router.get("/complaints/{complaint_id}/timeline", response_model=list[TimelineEntry])
+async def get_timeline(
+    complaint_id: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("complaints:read")],
+) -> list[TimelineEntry]:
+    """Every status the complaint took: when, by which unit, and what the resident is told."""
+    complaint = await visible_complaint(session, complaint_id, principal)
+    view = ctx.view_or_none()
+    return [timeline_entry(c, view) for c in await repository.timeline(session, complaint.id)]
+
+
+@router.post("/complaints/{complaint_id}/feedback", response_model=FeedbackOut)
+async def post_feedback(
+    complaint_id: str,
+    body: FeedbackIn,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("complaints:write")],
+) -> FeedbackOut:
+    """The follow-up call: resolved and (basically) satisfied closes; otherwise it reopens."""
+    done = await record_feedback(
+        session=session, ctx=ctx, complaint_id=complaint_id, body=body, recorded_by=principal.client_id
+    )
+    return FeedbackOut(
+        complaint_id=done.complaint.id,
+        status=done.complaint.status,
+        resolved=done.feedback.resolved,
+        satisfaction=done.feedback.satisfaction,
+        comment=done.feedback.comment,
+        reopened_complaint_id=done.reopened_complaint_id,
+        at=done.feedback.at,
+    )
+
+
+@router.get("/complaints/{complaint_id}/contact", response_model=ContactOut)
+async def get_contact(
+    complaint_id: str,
+    runtime: RuntimeDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("contact:read")],
+) -> ContactOut:
+    """The reporter's name and phone, for the street or a department handling it. Audited."""
+    # Its own transaction: a refused read is audited too, so the audit row must commit either way.
+    async with runtime.sessions() as session, session.begin():
+        read = await read_contact(session=session, ctx=ctx, complaint_id=complaint_id, principal=principal)
+    if read.contact is None:
+        raise Forbidden(read.decision.reason)
+    return read.contact
+
+
+@router.post("/complaints/{complaint_id}/unmerge", response_model=ComplaintOut)
+async def post_unmerge(
+    complaint_id: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("registry:write")],
+) -> ComplaintOut:
+    """Undo a merge (operators): the complaint is dispatched on its own."""
+    complaint = await undo_merge(session=session, ctx=ctx, complaint_id=complaint_id, by=principal.client_id)
+    return complaint_out(complaint, ctx.cipher, ctx.view_or_none())

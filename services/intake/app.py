@@ -5,12 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.intake.api import router
-from services.intake.handlers import HANDLERS
+from services.intake.body_limit import BodyLimit
+from services.intake.context import IntakeContext
+from services.intake.handlers import IntakeHandlers
 from services.intake.models import MESSAGING
-from services.intake.pii import PiiCipher
+from services.intake.open311_api import router as open311_router
 from services.intake.settings import IntakeSettings
 from shared.consumer import ConsumerSpec
-from shared.events import WHISTLES
+from shared.events import SLA_EVENTS, WHISTLES
+from shared.messaging_tables import Outbox
 from shared.runtime import Runtime
 from shared.service_app import create_app
 from shared.snapshot_cache import SnapshotCache
@@ -19,15 +22,22 @@ from shared.snapshot_cache import SnapshotCache
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     cache = SnapshotCache(settings.registry_url)
+    ctx = IntakeContext.from_settings(
+        settings, cache, Outbox(MESSAGING.outbox, producer=settings.service_name)
+    )
+    handlers = IntakeHandlers(ctx)
 
     runtime = Runtime(
         settings=settings,
         tables=MESSAGING,
-        consumers=[ConsumerSpec(group="intake", topics=[WHISTLES], handlers=HANDLERS)],
+        consumers=[ConsumerSpec(group="intake", topics=[WHISTLES, SLA_EVENTS], handlers=handlers.table())],
         background=[cache.follow],
         ready_checks=[cache.ready_problem],
     )
-    app = create_app(runtime, title="Whistle intake", routers=[router])
+    app = create_app(runtime, title="Whistle intake", routers=[router, open311_router])
     app.state.snapshot = cache
-    app.state.cipher = PiiCipher(settings.pii_keys)
+    app.state.intake = ctx
+    app.state.cipher = ctx.cipher
+    # Outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,42 +1,133 @@
-"""Intake's reactions to dispatch events: the resident-facing status moves forward."""
+"""Intake's reactions to dispatch and SLA events: the resident-facing status, the handling units,
+the lead unit and the resolve deadline. A complaint merged into another mirrors it."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
-from services.intake.status import next_status
-from shared.events import AssignmentSignedOff, Envelope, WhistleCompleted, WhistleIssued
+from services.intake.context import IntakeContext
+from services.intake.models import Complaint
+from services.intake.status import next_status, resident_note
+from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCompleted, WhistleIssued
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-NOTES = {
-    "dispatched": "sent to the responsible units",
-    "in_progress": "a unit has signed off and is handling it",
-    "resolved": "the responsible unit reported it resolved",
-}
+LEAD_ROLES = ("lead", "street", "backstop")
 
 
-async def on_dispatch_event(
-    session: AsyncSession, payload: WhistleIssued | AssignmentSignedOff | WhistleCompleted, envelope: Envelope
-) -> None:
-    complaint = await repository.get(session, payload.complaint_id, for_update=True)
+class IntakeHandlers:
+    def __init__(self, ctx: IntakeContext) -> None:
+        self.ctx = ctx
+
+    def table(self) -> dict[str, Any]:
+        return {
+            "whistle.issued": self.on_whistle_issued,
+            "assignment.signed_off": self.on_signed_off,
+            "whistle.completed": self.on_whistle_completed,
+            "clock.started": self.on_clock_started,
+        }
+
+    async def on_whistle_issued(
+        self, session: AsyncSession, payload: WhistleIssued, envelope: Envelope
+    ) -> None:
+        complaint = await _complaint(session, payload.complaint_id)
+        if complaint is None:
+            return
+        await repository.add_handling_units(
+            session,
+            [
+                dict(
+                    complaint_id=complaint.id,
+                    whistle_id=payload.whistle_id,
+                    unit_code=a.unit_code,
+                    department_code=a.department_code,
+                    role=a.role,
+                    at=payload.issued_at,
+                )
+                for a in payload.assignments
+            ],
+        )
+        lead = next((a for a in payload.assignments if a.role in LEAD_ROLES), None)
+        lead_unit = (
+            lead.unit_code if lead else (payload.assignments[0].unit_code if payload.assignments else None)
+        )
+        changes: dict[str, Any] = {"whistle_id": payload.whistle_id, "lead_unit_code": lead_unit}
+        await self._move(
+            session, complaint, envelope.type, at=payload.issued_at, unit=lead_unit, changes=changes
+        )
+
+    async def on_signed_off(
+        self, session: AsyncSession, payload: AssignmentSignedOff, envelope: Envelope
+    ) -> None:
+        complaint = await _complaint(session, payload.complaint_id)
+        if complaint is None or await self._stale(session, complaint, payload.whistle_id):
+            return
+        await self._move(session, complaint, envelope.type, at=payload.at, unit=payload.unit_code)
+
+    async def on_whistle_completed(
+        self, session: AsyncSession, payload: WhistleCompleted, envelope: Envelope
+    ) -> None:
+        complaint = await _complaint(session, payload.complaint_id)
+        if complaint is None or await self._stale(session, complaint, payload.whistle_id):
+            return
+        await self._move(session, complaint, envelope.type, at=payload.at, unit=complaint.lead_unit_code)
+
+    async def on_clock_started(
+        self, session: AsyncSession, payload: ClockStarted, envelope: Envelope
+    ) -> None:
+        """The resolve deadline is what Open311 shows as `expected_datetime`."""
+        if payload.stage != "resolve":
+            return
+        complaint = await _complaint(session, payload.complaint_id)
+        if complaint is None or await self._stale(session, complaint, payload.whistle_id):
+            return
+        changes = {"expected_at": payload.due_at}
+        await repository.update_complaint(session, complaint.id, **changes)
+        for child in await repository.merged_into(session, complaint.id):
+            if child.status != "closed":
+                await repository.update_complaint(session, child.id, **changes)
+
+    async def _stale(self, session: AsyncSession, complaint: Complaint, whistle_id: str) -> bool:
+        """An event of an earlier round's whistle: it must not move this round's status."""
+        return await repository.is_earlier_whistle(session, complaint.id, whistle_id, complaint.whistle_id)
+
+    async def _move(
+        self,
+        session: AsyncSession,
+        complaint: Complaint,
+        event_type: str,
+        *,
+        at: datetime,
+        unit: str | None,
+        changes: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply the event's status (if it moves forward) to the complaint and those merged into it."""
+        changes = dict(changes or {})
+        status = next_status(complaint.status, event_type)
+        view = self.ctx.view_or_none()
+        unit_name = view.unit_name(unit) if view else unit
+        for target in [complaint, *await repository.merged_into(session, complaint.id, for_update=True)]:
+            if target.status == "closed":
+                continue
+            values = dict(changes)
+            moved = next_status(target.status, event_type) if target is not complaint else status
+            if moved is not None:
+                values.update(status=moved, updated_at=at)
+                note = resident_note(moved, unit_name)
+                repository.add_status(session, target.id, moved, at=at, unit_code=unit, note=note)
+            if values:
+                await repository.update_complaint(session, target.id, **values)
+        if status is not None:
+            log.info("intake.status_changed", complaint_id=complaint.id, status=status)
+
+
+async def _complaint(session: AsyncSession, complaint_id: str) -> Complaint | None:
+    complaint = await repository.get(session, complaint_id, for_update=True)
     if complaint is None:
-        log.warning("intake.unknown_complaint", complaint_id=payload.complaint_id)
-        return
-    status = next_status(complaint.status, envelope.type)
-    if status is None:
-        return
-    unit = getattr(payload, "unit_code", None)
-    await repository.set_status(
-        session, complaint.id, status, at=envelope.occurred_at, unit_code=unit, note=NOTES[status]
-    )
-    log.info("intake.status_changed", complaint_id=complaint.id, status=status)
-
-
-HANDLERS = {
-    "whistle.issued": on_dispatch_event,
-    "assignment.signed_off": on_dispatch_event,
-    "whistle.completed": on_dispatch_event,
-}
+        log.warning("intake.unknown_complaint", complaint_id=complaint_id)
+    return complaint

@@ -1,10 +1,26 @@
-"""Intake's tables (schema `intake`)."""
+"""Intake's tables (schema `intake`). Residents' names, phones, emails and address text are
+stored encrypted (`*_enc`, see pii.py); nothing else here identifies a person."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import schema_metadata
@@ -20,22 +36,47 @@ MESSAGING = messaging_tables(Base.metadata)
 
 class Complaint(Base):
     __tablename__ = "complaints"
-    __table_args__ = (UniqueConstraint("source", "source_ref"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref"),
+        UniqueConstraint("source", "idempotency_key"),
+        # Duplicate search: open complaints of a category, recent first.
+        Index(
+            "ix_complaints_merge_candidates",
+            "category",
+            "created_at",
+            postgresql_where=text("merged_into IS NULL"),
+        ),
+        Index("ix_complaints_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
-    source_ref: Mapped[str] = mapped_column(String(128))
+    source_ref: Mapped[str | None] = mapped_column(String(128))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    filed_by: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64), index=True)
     urgency: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    media_urls: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     district_code: Mapped[str] = mapped_column(String(64))
     street_code: Mapped[str] = mapped_column(String(64), index=True)
-    community_code: Mapped[str] = mapped_column(String(64))
+    community_code: Mapped[str] = mapped_column(String(64), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), index=True)
     reporter_name: Mapped[bytes | None] = mapped_column(LargeBinary)
     reporter_phone: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_email: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # How many residents reported this matter (1 + the complaints merged into it).
+    reporter_count: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    merged_into: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Dispatch's current whistle for the matter, its lead unit and the SLA resolve deadline.
+    whistle_id: Mapped[str | None] = mapped_column(String(36))
+    lead_unit_code: Mapped[str | None] = mapped_column(String(64))
+    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    round: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(
@@ -45,6 +86,8 @@ class Complaint(Base):
 
 
 class StatusChange(Base):
+    """The complaint's timeline: each status it took, when, by which unit, and a note for the resident."""
+
     __tablename__ = "status_changes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
@@ -52,3 +95,57 @@ class StatusChange(Base):
     unit_code: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HandlingUnit(Base):
+    """A unit a whistle summoned for the complaint (from `whistle.issued`): who may read the contact."""
+
+    __tablename__ = "handling_units"
+    complaint_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    whistle_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Feedback(Base):
+    """The hotline's follow-up call (回访) results, one per call."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[bool] = mapped_column(Boolean)
+    satisfaction: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ContactRead(Base):
+    """The audit log of reads of a reporter's contact (granted or refused)."""
+
+    __tablename__ = "contact_reads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(String(36), index=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_kind: Mapped[str] = mapped_column(String(16))
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    street_code: Mapped[str | None] = mapped_column(String(64))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Merge(Base):
+    """A duplicate merged into an open complaint, and whether (and by whom) it was undone."""
+
+    __tablename__ = "merges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    into_complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    distance_meters: Mapped[float] = mapped_column(Float)
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(64))

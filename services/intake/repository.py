@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Complaint, StatusChange
+from services.intake.models import Complaint, ContactRead, Feedback, HandlingUnit, Merge, StatusChange
+
+# --- complaints -----------------------------------------------------------------------------------
 
 
 async def insert_if_new(session: AsyncSession, values: Mapping[str, object]) -> bool:
-    """Insert the complaint unless source+source_ref exists; True if inserted."""
+    """Insert the complaint unless its source reference or idempotency key exists; True if inserted."""
     result = await session.execute(
-        insert(Complaint)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["source", "source_ref"])
-        .returning(Complaint.id)
+        insert(Complaint).values(**values).on_conflict_do_nothing().returning(Complaint.id)
     )
     return result.first() is not None
 
@@ -30,16 +31,195 @@ async def get(session: AsyncSession, complaint_id: str, *, for_update: bool = Fa
     return (await session.execute(query)).scalars().first()
 
 
-async def get_by_source(session: AsyncSession, source: str, source_ref: str) -> Complaint | None:
+async def get_by_source_ref(session: AsyncSession, source: str, source_ref: str) -> Complaint | None:
     query = select(Complaint).where(Complaint.source == source, Complaint.source_ref == source_ref)
     return (await session.execute(query)).scalars().first()
 
 
-async def set_status(
+async def get_by_idempotency_key(session: AsyncSession, source: str, key: str) -> Complaint | None:
+    query = select(Complaint).where(Complaint.source == source, Complaint.idempotency_key == key)
+    return (await session.execute(query)).scalars().first()
+
+
+async def get_by_token(session: AsyncSession, token: str) -> Complaint | None:
+    query = select(Complaint).where(Complaint.tracking_token == token)
+    return (await session.execute(query)).scalars().first()
+
+
+async def get_many(session: AsyncSession, ids: Collection[str]) -> list[Complaint]:
+    if not ids:
+        return []
+    query = select(Complaint).where(Complaint.id.in_(list(ids))).order_by(Complaint.created_at.desc())
+    return list((await session.execute(query)).scalars())
+
+
+async def update_complaint(session: AsyncSession, complaint_id: str, **values: Any) -> None:
+    await session.execute(update(Complaint).where(Complaint.id == complaint_id).values(**values))
+
+
+async def merged_into(session: AsyncSession, root_id: str, *, for_update: bool = False) -> list[Complaint]:
+    """The complaints merged into this one."""
+    query = select(Complaint).where(Complaint.merged_into == root_id).order_by(Complaint.created_at)
+    if for_update:
+        query = query.with_for_update()
+    return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    lat: float
+    lon: float
+    created_at: datetime
+
+
+async def merge_candidates(
+    session: AsyncSession,
+    *,
+    category: str,
+    since: datetime,
+    lat: float,
+    lon: float,
+    dlat: float,
+    dlon: float,
+    statuses: Collection[str],
+    limit: int = 50,
+) -> list[Candidate]:
+    """Open, unmerged complaints of the category filed since `since` within a lat/lon box."""
+    query = (
+        select(Complaint.id, Complaint.lat, Complaint.lon, Complaint.created_at)
+        .where(
+            Complaint.category == category,
+            Complaint.merged_into.is_(None),
+            Complaint.created_at >= since,
+            Complaint.status.in_(list(statuses)),
+            Complaint.lat.between(lat - dlat, lat + dlat),
+            Complaint.lon.between(lon - dlon, lon + dlon),
+        )
+        .order_by(Complaint.created_at)
+        .limit(limit)
+    )
+    rows = await session.execute(query)
+    return [
+        Candidate(r.id, r.lat, r.lon, r.created_at) for r in rows if r.lat is not None and r.lon is not None
+    ]
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    statuses: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    street: str | None = None
+    community: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    ids: Sequence[str] = ()
+    handled_by_department: str | None = None
+
+
+async def list_complaints(
+    session: AsyncSession,
+    where: ComplaintFilter,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+    offset: int = 0,
+) -> list[Complaint]:
+    """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
+    query = select(Complaint)
+    if where.ids:
+        query = query.where(Complaint.id.in_(list(where.ids)))
+    if where.statuses:
+        query = query.where(Complaint.status.in_(list(where.statuses)))
+    if where.categories:
+        query = query.where(Complaint.category.in_(list(where.categories)))
+    if where.street:
+        query = query.where(Complaint.street_code == where.street)
+    if where.community:
+        query = query.where(Complaint.community_code == where.community)
+    if where.created_from:
+        query = query.where(Complaint.created_at >= where.created_from)
+    if where.created_to:
+        query = query.where(Complaint.created_at < where.created_to)
+    if where.handled_by_department:
+        handled = select(HandlingUnit.complaint_id).where(
+            HandlingUnit.department_code == where.handled_by_department
+        )
+        query = query.where(or_(Complaint.id.in_(handled), Complaint.merged_into.in_(handled)))
+    if after is not None:
+        query = query.where(tuple_(Complaint.created_at, Complaint.id) < tuple_(*after))
+    query = query.order_by(Complaint.created_at.desc(), Complaint.id.desc()).offset(offset).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+# --- timeline -------------------------------------------------------------------------------------
+
+
+def add_status(
     session: AsyncSession, complaint_id: str, status: str, *, at: datetime, unit_code: str | None, note: str
 ) -> None:
-    await session.execute(
-        update(Complaint).where(Complaint.id == complaint_id).values(status=status, updated_at=at)
-    )
     session.add(StatusChange(complaint_id=complaint_id, status=status, unit_code=unit_code, note=note, at=at))
-    await session.flush()
+
+
+async def timeline(session: AsyncSession, complaint_id: str) -> list[StatusChange]:
+    query = select(StatusChange).where(StatusChange.complaint_id == complaint_id).order_by(StatusChange.id)
+    return list((await session.execute(query)).scalars())
+
+
+# --- handling units -------------------------------------------------------------------------------
+
+
+async def add_handling_units(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> None:
+    if rows:
+        await session.execute(insert(HandlingUnit).values(list(rows)).on_conflict_do_nothing())
+
+
+async def handling_units(session: AsyncSession, complaint_id: str) -> list[HandlingUnit]:
+    query = select(HandlingUnit).where(HandlingUnit.complaint_id == complaint_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def is_earlier_whistle(
+    session: AsyncSession, complaint_id: str, whistle_id: str, current: str | None
+) -> bool:
+    """Whether `whistle_id` is a whistle of this complaint other than the current one."""
+    if whistle_id == current:
+        return False
+    query = select(func.count()).where(
+        HandlingUnit.complaint_id == complaint_id, HandlingUnit.whistle_id == whistle_id
+    )
+    return bool((await session.execute(query)).scalar_one())
+
+
+# --- follow-up, audit, merges ---------------------------------------------------------------------
+
+
+def add_feedback(session: AsyncSession, **values: Any) -> Feedback:
+    row = Feedback(**values)
+    session.add(row)
+    return row
+
+
+async def latest_feedback(session: AsyncSession, complaint_id: str) -> Feedback | None:
+    query = (
+        select(Feedback).where(Feedback.complaint_id == complaint_id).order_by(Feedback.id.desc()).limit(1)
+    )
+    return (await session.execute(query)).scalars().first()
+
+
+def add_contact_read(session: AsyncSession, **values: Any) -> None:
+    session.add(ContactRead(**values))
+
+
+async def contact_reads(session: AsyncSession, complaint_id: str) -> list[ContactRead]:
+    query = select(ContactRead).where(ContactRead.complaint_id == complaint_id).order_by(ContactRead.id)
+    return list((await session.execute(query)).scalars())
+
+
+def add_merge(session: AsyncSession, **values: Any) -> None:
+    session.add(Merge(**values))
+
+
+async def active_merge(session: AsyncSession, complaint_id: str) -> Merge | None:
+    query = select(Merge).where(Merge.complaint_id == complaint_id, Merge.undone_at.is_(None))
+    return (await session.execute(query)).scalars().first()

@@ -1,3 +1,5 @@
+"""Intake's settings (env prefix `INTAKE_`)."""
+
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -9,8 +11,21 @@ class IntakeSettings(ServiceSettings):
 
     service_name: str = "intake"
     port: int = 8002
-    # Fernet keys for residents' names and phones; the first encrypts, all decrypt (rotation).
+    # uvicorn worker processes serving intake (each with its own pool, relay and consumers).
+    workers: int = Field(default=1, ge=1, le=32)
+    # Fernet keys for residents' data; the first encrypts, all decrypt (rotation).
     pii_keys: list[str] = Field(min_length=1)
+    # Request bodies larger than this are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A new complaint of the same category this close to an open one, this soon after it, is
+    # merged into it. A distance of 0 turns merging off.
+    merge_distance_meters: float = Field(default=50.0, ge=0)
+    merge_window_hours: float = Field(default=24.0, gt=0)
+    # Open311: the jurisdiction this endpoint serves (default: the city's code) and its contact.
+    open311_jurisdiction_id: str | None = None
+    open311_contact: str = "12345 citizen hotline"
+    # Datetimes shown to Open311 clients are in the city's time zone.
+    timezone: str = "Asia/Shanghai"
 
     @field_validator("pii_keys")
     @classmethod

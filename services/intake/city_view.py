@@ -1,0 +1,132 @@
+"""What intake needs from the registry snapshot, as lookup tables built once per version (pure).
+
+Unit names for residents (`agency_responsible`, timeline notes), categories with their Open311
+attribute definitions, a place's address in words, and finding a community named in an address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from math import asin, cos, radians, sin, sqrt
+
+from services.intake.open311_format import AttributeDef, ServiceInfo
+from shared.city import Category, CityData, CitySnapshot
+from shared.geo import Place
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_meters(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance between two WGS84 points."""
+    p1, p2 = radians(lat1), radians(lat2)
+    dp, dl = p2 - p1, radians(lon2 - lon1)
+    h = sin(dp / 2) ** 2 + cos(p1) * cos(p2) * sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
+
+
+def degree_box(lat: float, meters: float) -> tuple[float, float]:
+    """Half-sizes (in degrees of latitude, longitude) of a box holding every point within `meters`."""
+    dlat = meters / 111_320.0
+    dlon = meters / (111_320.0 * max(0.01, cos(radians(lat))))
+    return dlat, dlon
+
+
+def attribute_defs(category: Category) -> list[AttributeDef]:
+    return [
+        AttributeDef(
+            variable=True,
+            code=a.code,
+            datatype=a.datatype,
+            required=a.required,
+            order=a.order,
+            description=a.description,
+            values=[(v.key, v.name) for v in a.values],
+        )
+        for a in category.attributes
+    ]
+
+
+@dataclass
+class CityView:
+    version: int
+    city: CityData
+    categories: dict[str, Category] = field(default_factory=dict)
+    unit_names: dict[str, str] = field(default_factory=dict)
+    place_names: dict[str, str] = field(default_factory=dict)
+    _community_names: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, snapshot: CitySnapshot) -> CityView:
+        city = snapshot.city
+        view = cls(version=snapshot.version, city=city)
+        view.categories = {c.code: c for c in city.categories}
+        for district in city.districts:
+            view.unit_names[district.backstop.code] = district.backstop.name
+            for street in district.streets:
+                for unit in street.units:
+                    view.unit_names[unit.code] = unit.name
+                for community in street.communities:
+                    view.place_names[community.code] = f"{district.name}{street.name}{community.name}"
+                    view._community_names.append((community.name, street.name, community.code))
+        for department in city.departments:
+            view.unit_names[department.code] = department.name
+            for agency in department.agencies:
+                view.unit_names[agency.code] = agency.name
+        # Longest names first, so "二社区" inside "十二社区" does not win.
+        view._community_names.sort(key=lambda entry: -len(entry[0]))
+        return view
+
+    @property
+    def jurisdiction(self) -> str:
+        return self.city.city.code
+
+    def unit_name(self, code: str | None) -> str | None:
+        return None if code is None else self.unit_names.get(code, code)
+
+    def address_of(self, place: Place | None, community_code: str | None = None) -> str | None:
+        """The place in words (district, street, community): never the resident's own address text."""
+        code = place.community_code if place else community_code
+        return self.place_names.get(code) if code else None
+
+    def community_in_address(self, address: str) -> str | None:
+        """The community an address names (preferring one whose street it also names), or None."""
+        text = address.replace(" ", "")
+        named = [(c, s, code) for c, s, code in self._community_names if c and c in text]
+        if not named:
+            return None
+        with_street = [code for c, s, code in named if s in text]
+        if with_street:
+            return with_street[0]
+        longest = len(named[0][0])
+        codes = {code for name, _, code in named if len(name) == longest}
+        return named[0][2] if len(codes) == 1 else None
+
+    def services(self) -> list[ServiceInfo]:
+        return [
+            ServiceInfo(
+                code=c.code,
+                name=c.name,
+                description=c.description or c.name_en or None,
+                metadata=bool(c.attributes),
+                type="realtime",
+                keywords=c.keywords,
+                group=c.group or None,
+            )
+            for c in self.city.categories
+        ]
+
+
+class CityViews:
+    """The view of the snapshot a cache currently holds, rebuilt when its version moves."""
+
+    def __init__(self) -> None:
+        self._view: CityView | None = None
+        self.built_at = datetime.now(UTC)  # when this API last changed (Open311 `changeset`)
+
+    def of(self, snapshot: CitySnapshot) -> CityView:
+        view = self._view
+        if view is None or view.version != snapshot.version:
+            view = self._view = CityView.build(snapshot)
+            self.built_at = datetime.now(UTC)
+        return view

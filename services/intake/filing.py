@@ -1,0 +1,220 @@
+"""Filing a complaint: check it, place it, store it (residents' data encrypted), merge it into an
+open complaint about the same matter or announce it for dispatch. Idempotent on the source's own
+reference and on an idempotency key."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import repository
+from services.intake.city_view import degree_box, distance_meters
+from services.intake.context import IntakeContext
+from services.intake.drafts import Checked, Draft, check
+from services.intake.models import Complaint
+from services.intake.status import OPEN_STATUSES, resident_note
+from shared.errors import Conflict, Unprocessable
+from shared.events import ComplaintMerged, ComplaintReceived, utcnow
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Filed:
+    complaint: Complaint
+    created: bool
+
+
+async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Draft) -> Filed:
+    """The complaint and whether it was created now (False: the same one, filed before)."""
+    digest = draft.fingerprint()
+    existing = await _filed_before(session, draft)
+    if existing is not None:
+        return Filed(_same_or_conflict(existing, digest), created=False)
+    view = ctx.view()
+    checked = check(draft, view, ctx.locator())
+    if not isinstance(checked, Checked):
+        raise Unprocessable(
+            "; ".join(f"{p.field}: {p.message}" for p in checked), errors=[p.as_error() for p in checked]
+        )
+    place = checked.place
+    now = utcnow()
+    complaint_id = str(uuid.uuid4())
+    encrypt = ctx.cipher.encrypt
+    values = dict(
+        id=complaint_id,
+        source=draft.source,
+        source_ref=draft.source_ref,
+        idempotency_key=draft.idempotency_key,
+        filed_by=draft.filed_by,
+        category=draft.category,
+        urgency=checked.urgency,
+        description=draft.description,
+        attributes={k: v if isinstance(v, str) else list(v) for k, v in draft.attributes.items()},
+        media_urls=list(draft.media_urls),
+        district_code=place.district_code,
+        street_code=place.street_code,
+        community_code=place.community_code,
+        lat=draft.lat,
+        lon=draft.lon,
+        address_enc=encrypt(draft.address),
+        status="received",
+        reporter_name=encrypt(draft.name),
+        reporter_phone=encrypt(draft.phone),
+        reporter_email=encrypt(draft.email),
+        tracking_token=secrets.token_urlsafe(16),
+        request_hash=digest,
+        created_at=now,
+        updated_at=now,
+    )
+    original = await _open_duplicate(session, ctx, draft)
+    if not await repository.insert_if_new(session, values):  # lost a race with the same reference
+        existing = await _filed_before(session, draft)
+        assert existing is not None
+        return Filed(_same_or_conflict(existing, digest), created=False)
+    repository.add_status(
+        session, complaint_id, "received", at=now, unit_code=None, note=resident_note("received")
+    )
+    if original is not None:
+        await _merge(session, ctx, complaint_id, original, now=now, draft=draft)
+    else:
+        await ctx.outbox.add(
+            session,
+            ComplaintReceived(
+                complaint_id=complaint_id,
+                source=draft.source,
+                category=draft.category,
+                urgency=checked.urgency,
+                district_code=place.district_code,
+                street_code=place.street_code,
+                community_code=place.community_code,
+                received_at=now,
+            ),
+            correlation_id=complaint_id,
+        )
+    await session.flush()
+    complaint = await repository.get(session, complaint_id)
+    assert complaint is not None
+    log.info(
+        "intake.complaint_filed",
+        complaint_id=complaint_id,
+        category=draft.category,
+        street_code=place.street_code,
+        merged_into=original.id if original else None,
+    )
+    return Filed(complaint, created=True)
+
+
+async def _filed_before(session: AsyncSession, draft: Draft) -> Complaint | None:
+    if draft.source_ref is not None:
+        found = await repository.get_by_source_ref(session, draft.source, draft.source_ref)
+        if found is not None:
+            return found
+    if draft.idempotency_key is not None:
+        return await repository.get_by_idempotency_key(session, draft.source, draft.idempotency_key)
+    return None
+
+
+def _same_or_conflict(existing: Complaint, digest: str) -> Complaint:
+    if existing.request_hash != digest:
+        ref = existing.source_ref or existing.idempotency_key
+        raise Conflict(
+            f"{existing.source}/{ref} was filed before with a different body as complaint {existing.id}",
+            existing_id=existing.id,
+        )
+    return existing
+
+
+async def _open_duplicate(session: AsyncSession, ctx: IntakeContext, draft: Draft) -> Complaint | None:
+    """The open complaint of the same category nearest to this one within the merge policy, locked."""
+    policy = ctx.merge
+    if not policy.enabled or draft.lat is None or draft.lon is None:
+        return None
+    dlat, dlon = degree_box(draft.lat, policy.distance_meters)
+    candidates = await repository.merge_candidates(
+        session,
+        category=draft.category,
+        since=utcnow() - policy.window,
+        lat=draft.lat,
+        lon=draft.lon,
+        dlat=dlat,
+        dlon=dlon,
+        statuses=OPEN_STATUSES,
+    )
+    ranked = sorted(
+        (distance_meters(draft.lat, draft.lon, c.lat, c.lon), c.created_at, c.id) for c in candidates
+    )
+    for distance, _, candidate_id in ranked:
+        if distance > policy.distance_meters:
+            break
+        original = await repository.get(session, candidate_id, for_update=True)
+        if original is not None and original.merged_into is None and original.status in OPEN_STATUSES:
+            return original
+    return None
+
+
+async def _merge(
+    session: AsyncSession,
+    ctx: IntakeContext,
+    complaint_id: str,
+    original: Complaint,
+    *,
+    now: datetime,
+    draft: Draft,
+) -> None:
+    """The new complaint follows the original from now on; keyed by the original, so the event
+    stays in order with the rest of the matter's events."""
+    count = original.reporter_count + 1
+    await repository.update_complaint(session, original.id, reporter_count=count, updated_at=now)
+    await repository.update_complaint(
+        session,
+        complaint_id,
+        merged_into=original.id,
+        status=original.status,
+        whistle_id=original.whistle_id,
+        lead_unit_code=original.lead_unit_code,
+        expected_at=original.expected_at,
+    )
+    assert (
+        draft.lat is not None
+        and draft.lon is not None
+        and original.lat is not None
+        and original.lon is not None
+    )
+    repository.add_merge(
+        session,
+        complaint_id=complaint_id,
+        into_complaint_id=original.id,
+        distance_meters=distance_meters(draft.lat, draft.lon, original.lat, original.lon),
+        merged_at=now,
+    )
+    view = ctx.view()
+    repository.add_status(
+        session,
+        complaint_id,
+        original.status,
+        at=now,
+        unit_code=original.lead_unit_code,
+        note=resident_note(
+            original.status,
+            view.unit_name(original.lead_unit_code),
+            detail=f"与{count}位市民反映的同一问题合并办理",
+        ),
+    )
+    await ctx.outbox.add(
+        session,
+        ComplaintMerged(
+            complaint_id=complaint_id,
+            into_complaint_id=original.id,
+            category=original.category,
+            street_code=original.street_code,
+            reporter_count=count,
+            at=now,
+        ),
+        correlation_id=original.id,
+    )

@@ -1,0 +1,199 @@
+"""Reading Open311 parameters (pure): a `POST requests` form into a draft, a `GET requests` query
+into a search. Each returns every problem at once as Open311 errors."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from services.intake.city_view import CityView
+from services.intake.drafts import Draft
+from services.intake.open311_format import Open311Error, parse_attributes, parse_datetime
+from services.intake.schemas import MAX_DESCRIPTION
+
+MAX_RESULTS = 1000
+MAX_RANGE = timedelta(days=90)
+OPEN311_SOURCE = "open311"
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-()]{2,31}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def full_name(first: str | None, last: str | None) -> str | None:
+    """Chinese names are family name first, without a space; others `first last`."""
+    parts = [p.strip() for p in (first, last) if p and p.strip()]
+    if not parts:
+        return None
+    if first and last and (_CJK.search(first) or _CJK.search(last)):
+        return last.strip() + first.strip()
+    return " ".join(parts)
+
+
+def parse_post(
+    params: Mapping[str, str],
+    form: Sequence[tuple[str, str]],
+    view: CityView,
+    *,
+    filed_by: str,
+    idempotency_key: str | None,
+) -> Draft | list[Open311Error]:
+    errors: list[Open311Error] = []
+
+    def bad(description: str) -> None:
+        errors.append(Open311Error(400, description))
+
+    service_code = params.get("service_code")
+    if service_code is None:
+        bad("service_code is required")
+    lat = _number(params, "lat", -90, 90, bad)
+    lon = _number(params, "long", -180, 180, bad)
+    if ("lat" in params) != ("long" in params):
+        bad("lat and long go together: give both")
+    if lat is None or lon is None:
+        lat = lon = None
+    address = params.get("address_string")
+    community = params.get("address_id")
+    if community is None and lat is None and address is not None:
+        community = view.community_in_address(address)
+        if community is None:
+            bad(
+                "address_string names no community of this city: add lat and long, "
+                "or address_id (a community code)"
+            )
+    if not {"lat", "long", "address_string", "address_id"} & params.keys():
+        bad("a location is required: lat and long, address_string or address_id")
+    description = params.get("description", "")
+    if len(description) > MAX_DESCRIPTION:
+        bad(f"description is longer than {MAX_DESCRIPTION} characters ({len(description)})")
+    phone, email = params.get("phone"), params.get("email")
+    if phone is not None and not _PHONE.fullmatch(phone):
+        bad("phone is not a telephone number")
+    if email is not None and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+        bad("email is not an email address")
+    for name in ("first_name", "last_name"):
+        if len(params.get(name, "")) > 50:
+            bad(f"{name} is longer than 50 characters")
+    media_url = params.get("media_url")
+    if media_url is not None and (len(media_url) > 2000 or not _URL.fullmatch(media_url)):
+        bad("media_url is not an http(s) URL")
+    if errors or service_code is None:
+        return errors
+    return Draft(
+        source=OPEN311_SOURCE,
+        idempotency_key=idempotency_key,
+        filed_by=filed_by,
+        category=service_code,
+        description=description,
+        lat=lat,
+        lon=lon,
+        community_code=community,
+        address=address,
+        attributes=parse_attributes(form),
+        media_urls=[media_url] if media_url else [],
+        name=full_name(params.get("first_name"), params.get("last_name")),
+        phone=phone,
+        email=email,
+    )
+
+
+def _number(
+    params: Mapping[str, str], name: str, low: float, high: float, bad: Callable[[str], None]
+) -> float | None:
+    text = params.get(name)
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        bad(f"{name} is not a number: {text!r}")
+        return None
+    if not math.isfinite(value) or not low <= value <= high:
+        bad(f"{name} must be between {low:g} and {high:g}")
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    ids: list[str]
+    service_codes: list[str]
+    start: datetime | None
+    end: datetime | None
+    statuses: list[str]
+    page: int
+    page_size: int
+
+
+def _csv(text: str | None) -> list[str]:
+    return list(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
+
+
+def parse_list_query(
+    params: Mapping[str, str], *, tz: tzinfo, now: datetime | None = None
+) -> ListQuery | list[Open311Error]:
+    """`service_request_id` overrides every other filter; dates default to the last 90 days."""
+    errors: list[Open311Error] = []
+    ids = _csv(params.get("service_request_id"))
+    if len(ids) > MAX_RESULTS:
+        errors.append(Open311Error(400, f"at most {MAX_RESULTS} service_request_id values"))
+    page = _int(params, "page", 1, 1, 1_000_000, errors)
+    page_size = _int(params, "page_size", MAX_RESULTS, 1, MAX_RESULTS, errors)
+    if ids:
+        return errors or ListQuery(ids, [], None, None, [], 1, MAX_RESULTS)
+    statuses = _csv(params.get("status"))
+    for s in statuses:
+        if s not in ("open", "closed"):
+            errors.append(Open311Error(400, f"status {s!r} is not open or closed"))
+    start = _date(params, "start_date", tz, errors)
+    end = _date(params, "end_date", tz, errors)
+    moment = now or datetime.now(tz)
+    if start is None and end is None:
+        end = moment
+        start = moment - MAX_RANGE
+    elif start is None:
+        assert end is not None
+        start = end - MAX_RANGE
+    elif end is None:
+        end = start + MAX_RANGE
+    if start is not None and end is not None:
+        if end < start:
+            errors.append(Open311Error(400, "end_date is before start_date"))
+        elif end - start > MAX_RANGE:
+            errors.append(Open311Error(400, "start_date and end_date may be at most 90 days apart"))
+    if errors:
+        return errors
+    return ListQuery([], _csv(params.get("service_code")), start, end, statuses, page, page_size)
+
+
+def _int(
+    params: Mapping[str, str], name: str, default: int, low: int, high: int, errors: list[Open311Error]
+) -> int:
+    text = params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        errors.append(Open311Error(400, f"{name} is not a whole number: {text!r}"))
+        return default
+    if not low <= value <= high:
+        errors.append(Open311Error(400, f"{name} must be between {low} and {high}"))
+        return default
+    return value
+
+
+def _date(params: Mapping[str, str], name: str, tz: tzinfo, errors: list[Open311Error]) -> datetime | None:
+    text = params.get(name)
+    if text is None:
+        return None
+    try:
+        return parse_datetime(text.replace("Z", "+00:00") if text.endswith("Z") else text, assume_tz=tz)
+    except ValueError:
+        errors.append(
+            Open311Error(400, f"{name} is not a W3C datetime such as 2026-01-01T00:00:00Z: {text!r}")
+        )
+        return None
