@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from services.intake import repository
 from services.intake.access import may_see
@@ -59,6 +62,59 @@ def draft_from(body: ComplaintIn, *, idempotency_key: str | None, filed_by: str)
     )
 
 
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+_COMPLAINT_SCHEMA = ComplaintIn.model_json_schema()
+COMPLAINT_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline(_COMPLAINT_SCHEMA, _COMPLAINT_SCHEMA.get("$defs", {}))}
+        },
+    }
+}
+
+
+async def complaint_body(request: Request, idempotency_key: IdempotencyKey = None) -> ComplaintIn:
+    """The complaint, validated; `source_ref` is required unless an Idempotency-Key is sent."""
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": f"JSON decode error: {exc.msg}"}]
+        ) from None
+    errors: list[dict[str, Any]] = []
+    body = None
+    try:
+        body = ComplaintIn.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+    if idempotency_key is None and not (isinstance(data, dict) and data.get("source_ref")):
+        errors.append(
+            {
+                "type": "missing",
+                "loc": ("body", "source_ref"),
+                "msg": "Field required (or send Idempotency-Key)",
+            }
+        )
+    if errors or body is None:
+        raise RequestValidationError(errors)
+    return body
+
+
 @router.post(
     "/complaints",
     status_code=201,
@@ -66,14 +122,16 @@ def draft_from(body: ComplaintIn, *, idempotency_key: str | None, filed_by: str)
     responses={
         200: {"model": ComplaintOut, "description": "Filed before: the same complaint"},
         409: {"description": "The reference or idempotency key was used for a different complaint"},
+        413: {"description": "The body is larger than the configured limit"},
     },
+    openapi_extra=COMPLAINT_BODY_DOC,
 )
 async def post_complaint(
-    body: ComplaintIn,
+    principal: Annotated[Principal, require("complaints:write")],
+    body: Annotated[ComplaintIn, Depends(complaint_body)],
     response: Response,
     session: SessionDep,
     ctx: ContextDep,
-    principal: Annotated[Principal, require("complaints:write")],
     idempotency_key: IdempotencyKey = None,
 ) -> ComplaintOut:
     """File a complaint. Repeat it (same source_ref or Idempotency-Key, same body) safely."""

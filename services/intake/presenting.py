@@ -10,7 +10,7 @@ from datetime import datetime
 from services.intake.city_view import CityView
 from services.intake.models import Complaint, StatusChange
 from services.intake.open311_format import RequestInfo
-from services.intake.pii import PiiCipher, mask_address, mask_email, mask_name, mask_phone
+from services.intake.pii import PiiCipher, mask_address, mask_name, mask_phone
 from services.intake.schemas import ComplaintOut, ReporterOut, TimelineEntry
 from services.intake.status import open311_status, resident_note
 from shared.errors import BadRequest
@@ -39,7 +39,6 @@ def complaint_out(complaint: Complaint, cipher: PiiCipher, view: CityView | None
         reporter=ReporterOut(
             name=mask_name(decrypt(complaint.reporter_name)),
             phone=mask_phone(decrypt(complaint.reporter_phone)),
-            email=mask_email(decrypt(complaint.reporter_email)),
         ),
         reporter_count=complaint.reporter_count,
         merged_into=complaint.merged_into,

@@ -67,7 +67,6 @@ class ReporterOut(BaseModel):
 
     name: str | None
     phone: str | None
-    email: str | None = None
 
 
 class ComplaintOut(BaseModel):

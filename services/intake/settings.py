@@ -18,8 +18,9 @@ class IntakeSettings(ServiceSettings):
     # Request bodies larger than this are refused with 413 before they are parsed.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # A new complaint of the same category this close to an open one, this soon after it, is
-    # merged into it. A distance of 0 turns merging off.
-    merge_distance_meters: float = Field(default=50.0, ge=0)
+    # merged into it (e.g. INTAKE_MERGE_DISTANCE_METERS=50). 0, the default, leaves merging off:
+    # clients that file the same complaint twice on purpose (tests, drills) get two dispatches.
+    merge_distance_meters: float = Field(default=0.0, ge=0)
     merge_window_hours: float = Field(default=24.0, gt=0)
     # Open311: the jurisdiction this endpoint serves (default: the city's code) and its contact.
     open311_jurisdiction_id: str | None = None
