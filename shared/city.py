@@ -43,25 +43,40 @@ A city file is YAML (or JSON) with the shape of `CityData`. Codes are lowercase 
           - {code: cm-01, name: 街巷环境卫生, categories: [garbage_piling]}
     rules:
       - {category: garbage_piling, street_unit_kind: enforcement_team}
-      - {category: illegal_construction, lead: city_management, co: [housing]}
+      - {category: back_alley, street_unit_kind: office, street_unit: city-management}
+      - {category: illegal_construction, lead: city_management, co: [housing],
+         effective_from: "2026-01-01T00:00:00+08:00"}
     policies:
       sla:
         normal: {sign_off: 30m, contact: 24h, report_in: 24h, resolve: 7d}
       scoring: {response: 0.2, resolution: 0.3, satisfaction: 0.3, on_time: 0.1, street_evaluation: 0.1,
                 min_sample: 5}
+    calendar:                             # local overrides of the official work calendar
+      - {date: 2026-07-20, workday: false, name: 暴雨停工}
     clients:
       - {client_id: hotline, kind: hotline, secret: demo-hotline-secret}
 
 Durations are `<n>m`, `<n>h`, `<n>d` (calendar) or `<n>wd` (working days).
+
+A rule names one target: a street unit (`street_unit_kind`, optionally `street_unit`, the unit code
+suffix: `city-management` means the unit `<street>-city-management`), or a `lead` department kind with
+any `co` kinds. Rules and policies may carry `effective_from` / `effective_to` (aware datetimes; the
+range is half-open, a missing end is unbounded): a snapshot holds every rule with its range, so a
+complaint is routed by the rules in force when it arrived (`Rule.in_force`). `policies` are the
+policies in force when the snapshot was built; `policy_history` holds every version with its range
+(`CityData.policies_at`).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.work_calendar import WorkCalendar
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Duration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(m|h|d|wd)$")]
@@ -90,6 +105,8 @@ class Street(_Model):
     code: Code
     name: str
     kind: Literal["street", "township", "area"] = "street"
+    polygon: list[Point] | None = Field(default=None, min_length=4)
+    """The street's boundary when it is stored; None: the union of its communities' polygons."""
     units: list[StreetUnit] = Field(default_factory=list)
     communities: list[Community] = Field(default_factory=list)
 
@@ -159,15 +176,41 @@ class DutyBlock(_Model):
     items: list[DutyItem] = Field(default_factory=list)
 
 
-class Rule(_Model):
-    """Category (optionally narrowed to a district or street) → a street unit or departments."""
+UnitKind = Literal["office", "enforcement_team", "centre"]
 
+
+def _in_range(start: datetime | None, end: datetime | None, at: datetime) -> bool:
+    return (start is None or start <= at) and (end is None or at < end)
+
+
+class Rule(_Model):
+    """Category (optionally narrowed to a district or street) → a street unit or departments,
+    in force from `effective_from` (inclusive) to `effective_to` (exclusive); None is unbounded."""
+
+    id: int | None = None
     category: Code
     district: Code | None = None
     street: Code | None = None
-    street_unit_kind: Literal["office", "enforcement_team", "centre"] | None = None
+    street_unit_kind: UnitKind | None = None
+    street_unit: Code | None = None
+    """The unit code suffix: `city-management` names `<street>-city-management`."""
     lead: Code | None = None
     co: list[Code] = Field(default_factory=list)
+    effective_from: AwareDatetime | None = None
+    effective_to: AwareDatetime | None = None
+
+    @property
+    def to_street_unit(self) -> bool:
+        return self.street_unit_kind is not None or self.street_unit is not None
+
+    def in_force(self, at: datetime) -> bool:
+        return _in_range(self.effective_from, self.effective_to, at)
+
+    def describe(self) -> str:
+        """`rule #12 (noise in xicheng)`: how reasons and errors name a rule."""
+        scope = self.street or self.district or "city-wide"
+        name = f"rule #{self.id}" if self.id is not None else "rule"
+        return f"{name} ({self.category}, {scope})"
 
 
 class SlaPolicy(_Model):
@@ -189,6 +232,28 @@ class ScoringPolicy(_Model):
 class Policies(_Model):
     sla: dict[Urgency, SlaPolicy]
     scoring: ScoringPolicy
+
+
+class PolicyVersion(_Model):
+    """One version of a policy with its range: an SLA policy (`urgency` set) or the scoring policy."""
+
+    id: int | None = None
+    urgency: Urgency | None = None
+    sla: SlaPolicy | None = None
+    scoring: ScoringPolicy | None = None
+    effective_from: AwareDatetime | None = None
+    effective_to: AwareDatetime | None = None
+
+    def in_force(self, at: datetime) -> bool:
+        return _in_range(self.effective_from, self.effective_to, at)
+
+
+class CalendarOverride(_Model):
+    """A local exception to the official work calendar (a closure, a newly announced make-up day)."""
+
+    date: date
+    workday: bool
+    name: str = ""
 
 
 class Client(_Model):
@@ -213,7 +278,28 @@ class CityData(_Model):
     duty_list: list[DutyBlock] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     policies: Policies
+    policy_history: list[PolicyVersion] = Field(default_factory=list)
+    calendar: list[CalendarOverride] = Field(default_factory=list)
     clients: list[Client] = Field(default_factory=list)
+
+    def policies_at(self, at: datetime | None = None) -> Policies:
+        """The policies in force at `at` (default now); `policies` when there is no history."""
+        if not self.policy_history:
+            return self.policies
+        at = at or datetime.now(UTC)
+        sla = dict(self.policies.sla)
+        scoring = self.policies.scoring
+        for version in self.policy_history:
+            if version.in_force(at):
+                if version.sla is not None and version.urgency is not None:
+                    sla[version.urgency] = version.sla
+                elif version.scoring is not None:
+                    scoring = version.scoring
+        return Policies(sla=sla, scoring=scoring)
+
+    def work_calendar(self) -> WorkCalendar:
+        """The official work calendar with this city's local overrides."""
+        return WorkCalendar({o.date: o.workday for o in self.calendar})
 
 
 class CitySnapshot(_Model):

@@ -14,15 +14,19 @@ What is checked:
 - references: agency district and served streets, department parent (and no parent cycles), duty
   item categories, client department/street, rule category/district/street and the department kinds
   a rule names as lead or co;
-- rules: exactly one target (a street unit kind or a lead department kind); only categories on the
-  street duty list (街道职责清单) may go to a street unit, and every street in the rule's scope must
-  have such a unit; a department rule needs, for every street in its scope, an agency of the lead
-  kind and of each co kind serving that street; no two rules for the same category and scope;
-- policies: an SLA for each urgency, scoring weights summing to 1.
+- rules: exactly one target (a street unit, by kind and/or code suffix, or a lead department kind);
+  only categories on the street duty list (街道职责清单) may go to a street unit, and every street in
+  the rule's scope must have such a unit; a department rule needs, for every street in its scope, an
+  agency of the lead kind and of each co kind serving that street; an effective range that ends
+  after it starts; no two rules for the same category and scope in force at the same time;
+- policies: an SLA for each urgency, scoring weights summing to 1; policy versions of the same
+  policy never in force at the same time;
+- calendar: at most one local override per date.
 
 The smaller functions (`validate_polygon`, `validate_community_polygon`, `validate_rule`,
 `validate_rules`, `validate_policies`) check one piece against a `ValidationIndex` of an existing city, so an
-API can validate a single change before applying it.
+API can validate a single change before applying it. `ValidationIndex.build(city, geometry=False)`
+skips the polygons, for checks that only need the city's structure.
 """
 
 from __future__ import annotations
@@ -30,17 +34,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import shapely
 from shapely import Polygon, STRtree
 
 from shared.city import (
+    CalendarOverride,
+    Category,
     CityData,
     Client,
     Department,
     Point,
     Policies,
+    PolicyVersion,
     Rule,
+    ScoringPolicy,
     Street,
 )
 
@@ -50,19 +59,24 @@ __all__ = [
     "CommunityShape",
     "Problem",
     "ValidationIndex",
+    "check_calendar",
     "check_categories",
     "check_clients",
     "check_departments",
     "check_duplicate_codes",
     "check_duty_list",
     "check_geography",
+    "check_policy_history",
     "find_overlaps",
+    "ranges_overlap",
+    "validate_category",
     "validate_city",
     "validate_community_polygon",
     "validate_policies",
     "validate_polygon",
     "validate_rule",
     "validate_rules",
+    "validate_scoring",
 ]
 
 SLA_URGENCIES = ("emergency", "urgent", "normal", "complex")
@@ -97,6 +111,8 @@ class ValidationIndex:
     street_district: dict[str, str] = field(default_factory=dict)
     streets: dict[str, Street] = field(default_factory=dict)
     street_unit_kinds: dict[str, set[str]] = field(default_factory=dict)
+    unit_kinds: dict[str, str] = field(default_factory=dict)
+    """Street unit code → its kind."""
     departments: dict[str, Department] = field(default_factory=dict)
     department_kinds: set[str] = field(default_factory=set)
     coverage: dict[str, set[str]] = field(default_factory=dict)
@@ -109,7 +125,7 @@ class ValidationIndex:
     _tree: STRtree | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, city: CityData) -> ValidationIndex:
+    def build(cls, city: CityData, *, geometry: bool = True) -> ValidationIndex:
         index = cls()
         for d_i, district in enumerate(city.districts):
             index.district_streets.setdefault(district.code, [])
@@ -118,6 +134,9 @@ class ValidationIndex:
                 index.street_district.setdefault(street.code, district.code)
                 index.streets.setdefault(street.code, street)
                 index.street_unit_kinds.setdefault(street.code, set()).update(u.kind for u in street.units)
+                index.unit_kinds.update((u.code, u.kind) for u in street.units)
+                if not geometry:
+                    continue
                 for c_i, community in enumerate(street.communities):
                     path = f"districts[{d_i}].streets[{s_i}].communities[{c_i}].polygon"
                     problems = _polygon_problems(community.polygon, path)
@@ -166,6 +185,8 @@ def validate_city(city: CityData) -> list[Problem]:
     problems += check_duty_list(city, index)
     problems += validate_rules(city.rules, index)
     problems += validate_policies(city.policies)
+    problems += check_policy_history(city.policy_history)
+    problems += check_calendar(city.calendar)
     problems += check_clients(city.clients, index)
     return problems
 
@@ -397,28 +418,34 @@ def _parent_cycles(departments: Sequence[Department]) -> list[Problem]:
 def check_categories(city: CityData) -> list[Problem]:
     problems: list[Problem] = []
     for c_i, category in enumerate(city.categories):
-        cp = f"categories[{c_i}]"
-        problems += _duplicates(
-            f"attribute (in category {category.code!r})",
-            [(f"{cp}.attributes[{a_i}].code", a.code) for a_i, a in enumerate(category.attributes)],
-        )
-        for a_i, attr in enumerate(category.attributes):
-            ap = f"{cp}.attributes[{a_i}]"
-            if attr.datatype in _LIST_DATATYPES and not attr.values:
-                problems.append(
-                    Problem(f"{ap}.values", f"attribute {attr.code!r} is a {attr.datatype} without values")
-                )
-            if attr.datatype not in _LIST_DATATYPES and attr.values:
-                problems.append(
-                    Problem(
-                        f"{ap}.values",
-                        f"attribute {attr.code!r} is a {attr.datatype}; only lists take values",
-                    )
-                )
-            problems += _duplicates(
-                f"value key (in attribute {attr.code!r})",
-                [(f"{ap}.values[{v_i}].key", v.key) for v_i, v in enumerate(attr.values)],
+        problems += validate_category(category, f"categories[{c_i}]")
+    return problems
+
+
+def validate_category(category: Category, cp: str = "category") -> list[Problem]:
+    """One category's Open311 attributes: unique codes, values for (and only for) list types."""
+    problems: list[Problem] = []
+    problems += _duplicates(
+        f"attribute (in category {category.code!r})",
+        [(f"{cp}.attributes[{a_i}].code", a.code) for a_i, a in enumerate(category.attributes)],
+    )
+    for a_i, attr in enumerate(category.attributes):
+        ap = f"{cp}.attributes[{a_i}]"
+        if attr.datatype in _LIST_DATATYPES and not attr.values:
+            problems.append(
+                Problem(f"{ap}.values", f"attribute {attr.code!r} is a {attr.datatype} without values")
             )
+        if attr.datatype not in _LIST_DATATYPES and attr.values:
+            problems.append(
+                Problem(
+                    f"{ap}.values",
+                    f"attribute {attr.code!r} is a {attr.datatype}; only lists take values",
+                )
+            )
+        problems += _duplicates(
+            f"value key (in attribute {attr.code!r})",
+            [(f"{ap}.values[{v_i}].key", v.key) for v_i, v in enumerate(attr.values)],
+        )
     return problems
 
 
@@ -458,36 +485,57 @@ def validate_rule(rule: Rule, index: ValidationIndex, path: str = "rule") -> lis
                     f"street {rule.street!r} is in district {where!r}, not {rule.district!r}",
                 )
             )
+    if (
+        rule.effective_from is not None
+        and rule.effective_to is not None
+        and rule.effective_to < rule.effective_from
+    ):
+        problems.append(
+            Problem(
+                f"{path}.effective_to",
+                f"effective_to {rule.effective_to.isoformat()} is before "
+                f"effective_from {rule.effective_from.isoformat()}",
+            )
+        )
 
-    if rule.street_unit_kind is not None and rule.lead is not None:
+    if rule.to_street_unit and rule.lead is not None:
         problems.append(
             Problem(
                 path,
-                "rule names both a street_unit_kind and a lead department kind; it must name exactly one",
+                "rule names both a street unit and a lead department kind; it must name exactly one",
             )
         )
         return problems
-    if rule.street_unit_kind is None and rule.lead is None:
+    if not rule.to_street_unit and rule.lead is None:
         problems.append(Problem(path, "rule names neither a street_unit_kind nor a lead department kind"))
         return problems
 
     streets = index.scope_streets(rule)
-    if rule.street_unit_kind is not None:
-        kind = rule.street_unit_kind
-        if rule.co:
-            problems.append(
-                Problem(f"{path}.co", "co departments only go with a lead department, not a street unit")
+    if rule.to_street_unit:
+        return problems + _street_unit_problems(rule, index, path, streets)
+    return problems + _department_problems(rule, index, path, streets)
+
+
+def _street_unit_problems(rule: Rule, index: ValidationIndex, path: str, streets: list[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    kind = rule.street_unit_kind
+    field_name = "street_unit" if rule.street_unit is not None else "street_unit_kind"
+    wanted = rule.street_unit or kind
+    if rule.co:
+        problems.append(
+            Problem(f"{path}.co", "co departments only go with a lead department, not a street unit")
+        )
+    if rule.category in index.categories and rule.category not in index.duty_categories:
+        problems.append(
+            Problem(
+                f"{path}.{field_name}",
+                f"category {rule.category!r} is not on the street duty list (街道职责清单), "
+                f"so it cannot be sent to a street unit ({wanted}); route it to a lead department",
             )
-        if rule.category in index.categories and rule.category not in index.duty_categories:
-            problems.append(
-                Problem(
-                    f"{path}.street_unit_kind",
-                    f"category {rule.category!r} is not on the street duty list (街道职责清单), "
-                    f"so it cannot be sent to a street unit ({kind}); route it to a lead department",
-                )
-            )
-            return problems
-        for street in streets:
+        )
+        return problems
+    for street in streets:
+        if rule.street_unit is None:
             if kind not in index.street_unit_kinds.get(street, set()):
                 problems.append(
                     Problem(
@@ -495,9 +543,23 @@ def validate_rule(rule: Rule, index: ValidationIndex, path: str = "rule") -> lis
                         f"street {street!r} has no {kind} unit for {rule.category!r}",
                     )
                 )
-        return problems
+            continue
+        code = f"{street}-{rule.street_unit}"
+        found = index.unit_kinds.get(code)
+        if found is None:
+            problems.append(
+                Problem(
+                    f"{path}.street_unit", f"street {street!r} has no unit {code!r} for {rule.category!r}"
+                )
+            )
+        elif kind is not None and found != kind:
+            problems.append(Problem(f"{path}.street_unit", f"unit {code!r} is a {found}, not a {kind}"))
+    return problems
 
+
+def _department_problems(rule: Rule, index: ValidationIndex, path: str, streets: list[str]) -> list[Problem]:
     assert rule.lead is not None
+    problems: list[Problem] = []
     named = [("lead", rule.lead)] + [(f"co[{i}]", co) for i, co in enumerate(rule.co)]
     seen: set[str] = set()
     for where, dept_kind in named:
@@ -523,24 +585,48 @@ def validate_rule(rule: Rule, index: ValidationIndex, path: str = "rule") -> lis
     return problems
 
 
+def ranges_overlap(
+    a: tuple[datetime | None, datetime | None], b: tuple[datetime | None, datetime | None]
+) -> bool:
+    """Whether two half-open effective ranges share an instant (None: unbounded; a range that ends
+    where it starts is empty: a version withdrawn before it came into force)."""
+    (a_from, a_to), (b_from, b_to) = a, b
+    if (a_from is not None and a_from == a_to) or (b_from is not None and b_from == b_to):
+        return False
+    starts_before_b_ends = b_to is None or a_from is None or a_from < b_to
+    ends_after_b_starts = a_to is None or b_from is None or b_from < a_to
+    return starts_before_b_ends and ends_after_b_starts
+
+
 def validate_rules(rules: Sequence[Rule], index: ValidationIndex, path: str = "rules") -> list[Problem]:
-    """Every rule (see `validate_rule`) plus: no two rules for the same category and scope."""
+    """Every rule (see `validate_rule`) plus: no two rules for the same category and scope in force
+    at the same time (rules with ranges that do not overlap are versions of one rule)."""
     problems: list[Problem] = []
-    first: dict[tuple[str, str | None, str | None], int] = {}
+    seen: dict[tuple[str, str | None, str | None], list[int]] = {}
     for i, rule in enumerate(rules):
         rp = f"{path}[{i}]"
         problems += validate_rule(rule, index, rp)
         key = (rule.category, rule.district, rule.street)
-        if key in first:
-            scope = rule.street or rule.district or "the whole city"
-            problems.append(
-                Problem(
-                    rp, f"another rule for {rule.category!r} in {scope} comes first ({path}[{first[key]}])"
-                )
-            )
+        earlier = seen.setdefault(key, [])
+        clash = next((j for j in earlier if _rule_ranges_overlap(rules[j], rule)), None)
+        earlier.append(i)
+        if clash is None:
+            continue
+        scope = rule.street or rule.district or "the whole city"
+        other = f"rule #{rules[clash].id}" if rules[clash].id is not None else f"{path}[{clash}]"
+        if rule.effective_from is None and rule.effective_to is None:
+            message = f"another rule for {rule.category!r} in {scope} comes first ({other})"
         else:
-            first[key] = i
+            message = (
+                f"rule for {rule.category!r} in {scope} would be in force at the same time as {other}: "
+                "their effective ranges overlap (change that rule instead, or retire it first)"
+            )
+        problems.append(Problem(rp, message))
     return problems
+
+
+def _rule_ranges_overlap(a: Rule, b: Rule) -> bool:
+    return ranges_overlap((a.effective_from, a.effective_to), (b.effective_from, b.effective_to))
 
 
 # --- policies and clients ----------------------------------------------------------------------------
@@ -551,19 +637,57 @@ def validate_policies(policies: Policies, path: str = "policies") -> list[Proble
     for urgency in SLA_URGENCIES:
         if urgency not in policies.sla:
             problems.append(Problem(f"{path}.sla", f"SLA policy for urgency {urgency!r} is missing"))
-    scoring = policies.scoring
+    return problems + validate_scoring(policies.scoring, f"{path}.scoring")
+
+
+def validate_scoring(scoring: ScoringPolicy, path: str = "scoring") -> list[Problem]:
+    """Weights ≥ 0 summing to 1 (within `WEIGHT_TOLERANCE`), a minimum sample of at least one."""
+    problems: list[Problem] = []
     weights = {name: getattr(scoring, name) for name in _SCORING_WEIGHTS}
     for name, value in weights.items():
         if not math.isfinite(value) or value < 0:
-            problems.append(
-                Problem(f"{path}.scoring.{name}", f"scoring weight {name} must be ≥ 0, not {value}")
-            )
+            problems.append(Problem(f"{path}.{name}", f"scoring weight {name} must be ≥ 0, not {value}"))
     total = math.fsum(weights.values())
     if not abs(total - 1.0) <= WEIGHT_TOLERANCE:
-        problems.append(Problem(f"{path}.scoring", f"scoring weights sum to {total:g}, not 1"))
+        problems.append(Problem(path, f"scoring weights sum to {total:g}, not 1"))
     if scoring.min_sample < 1:
-        problems.append(Problem(f"{path}.scoring.min_sample", "min_sample must be at least 1"))
+        problems.append(Problem(f"{path}.min_sample", "min_sample must be at least 1"))
     return problems
+
+
+def check_policy_history(versions: Sequence[PolicyVersion], path: str = "policy_history") -> list[Problem]:
+    """Each version names one policy; versions of the same policy are never in force together."""
+    problems: list[Problem] = []
+    seen: dict[str, list[int]] = {}
+    for i, version in enumerate(versions):
+        vp = f"{path}[{i}]"
+        if (version.sla is None) == (version.scoring is None) or (version.sla is None) != (
+            version.urgency is None
+        ):
+            problems.append(Problem(vp, "a policy version is either an SLA (with urgency) or scoring"))
+            continue
+        if version.scoring is not None:
+            problems += validate_scoring(version.scoring, f"{vp}.scoring")
+        span = (version.effective_from, version.effective_to)
+        if span[0] is not None and span[1] is not None and span[1] < span[0]:
+            problems.append(Problem(f"{vp}.effective_to", "effective_to is before effective_from"))
+        key = f"sla {version.urgency}" if version.sla is not None else "scoring"
+        earlier = seen.setdefault(key, [])
+        for j in earlier:
+            other = versions[j]
+            if ranges_overlap(span, (other.effective_from, other.effective_to)):
+                problems.append(
+                    Problem(vp, f"{key} policy is in force at the same time as {path}[{j}]: ranges overlap")
+                )
+                break
+        earlier.append(i)
+    return problems
+
+
+def check_calendar(overrides: Sequence[CalendarOverride], path: str = "calendar") -> list[Problem]:
+    return _duplicates(
+        "calendar date", [(f"{path}[{i}].date", o.date.isoformat()) for i, o in enumerate(overrides)]
+    )
 
 
 def check_clients(clients: Sequence[Client], index: ValidationIndex) -> list[Problem]:

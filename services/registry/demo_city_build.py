@@ -859,25 +859,26 @@ DUTY_LIST: list[tuple[str, str, list[tuple[str, str, list[str]]]]] = [
     ),
 ]
 
-# Duty-list categories go to a street unit; the rest to departments. (category, street unit kind)
-STREET_RULES: list[tuple[str, str]] = [
-    ("garbage_piling", "enforcement_team"),
-    ("back_alley", "office"),
-    ("street_vendor", "enforcement_team"),
-    ("illegal_advertising", "enforcement_team"),
-    ("shared_bike", "office"),
-    ("neighbor_dispute", "office"),
-    ("dog_keeping", "office"),
-    ("fire_lane", "office"),
-    ("community_facility", "office"),
-    ("residential_parking", "office"),
-    ("elderly_care", "office"),
-    ("disability_service", "office"),
-    ("social_assistance", "centre"),
-    ("citizen_service", "centre"),
-    ("party_service", "centre"),
-    ("volunteer_service", "centre"),
-    ("staff_conduct", "office"),
+# Duty-list categories go to a street unit; the rest to departments.
+# (category, street unit kind, the unit's code suffix: which of the street's offices or centres)
+STREET_RULES: list[tuple[str, str, str]] = [
+    ("garbage_piling", "enforcement_team", "enforcement"),
+    ("back_alley", "office", "city-management"),
+    ("street_vendor", "enforcement_team", "enforcement"),
+    ("illegal_advertising", "enforcement_team", "enforcement"),
+    ("shared_bike", "office", "city-management"),
+    ("neighbor_dispute", "office", "safety"),
+    ("dog_keeping", "office", "safety"),
+    ("fire_lane", "office", "safety"),
+    ("community_facility", "office", "community"),
+    ("residential_parking", "office", "community"),
+    ("elderly_care", "office", "livelihood"),
+    ("disability_service", "office", "livelihood"),
+    ("social_assistance", "centre", "citizen-centre"),
+    ("citizen_service", "centre", "citizen-centre"),
+    ("party_service", "centre", "party-centre"),
+    ("volunteer_service", "centre", "party-centre"),
+    ("staff_conduct", "office", "support"),
 ]
 
 # (category, lead kind, co kinds)
@@ -981,7 +982,8 @@ def duty_list() -> list[dict[str, Any]]:
 
 def rules() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
-        {"category": category, "street_unit_kind": kind} for category, kind in STREET_RULES
+        {"category": category, "street_unit_kind": kind, "street_unit": unit}
+        for category, kind, unit in STREET_RULES
     ]
     for category, lead, co in DEPARTMENT_RULES:
         rule: dict[str, Any] = {"category": category, "lead": lead}

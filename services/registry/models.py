@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -20,13 +20,25 @@ class Base(DeclarativeBase):
 MESSAGING = messaging_tables(Base.metadata)
 
 
+class Lifecycle:
+    """When a row was made and last changed, and when it was retired (kept, never deleted)."""
+
+    # Fetch server-made timestamps with RETURNING, so they can be read after a flush without I/O.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class City(Base):
     __tablename__ = "city"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
 
 
-class District(Base):
+class District(Lifecycle, Base):
     __tablename__ = "districts"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -34,24 +46,32 @@ class District(Base):
     backstop_name: Mapped[str] = mapped_column(Text)
 
 
-class Street(Base):
+class Street(Lifecycle, Base):
     __tablename__ = "streets"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), index=True)
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16))
+    polygon: Mapped[list[list[float]] | None] = mapped_column(JSONB)
+    """A stored boundary; NULL: the union of the street's communities."""
 
 
-class Community(Base):
+class Community(Lifecycle, Base):
     __tablename__ = "communities"
+    __table_args__ = (Index("ix_communities_bbox", "min_lon", "max_lon", "min_lat", "max_lat"),)
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
     name: Mapped[str] = mapped_column(Text)
     households: Mapped[int] = mapped_column(Integer, default=0)
     polygon: Mapped[list[list[float]]] = mapped_column(JSONB)
+    # The polygon's bounding box, so the neighbours a changed polygon must not overlap are one query.
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
 
 
-class StreetUnit(Base):
+class StreetUnit(Lifecycle, Base):
     __tablename__ = "street_units"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
@@ -59,7 +79,7 @@ class StreetUnit(Base):
     kind: Mapped[str] = mapped_column(String(32))
 
 
-class Department(Base):
+class Department(Lifecycle, Base):
     __tablename__ = "departments"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -68,7 +88,7 @@ class Department(Base):
     parent_code: Mapped[str | None] = mapped_column(String(64))
 
 
-class Agency(Base):
+class Agency(Lifecycle, Base):
     __tablename__ = "agencies"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
@@ -77,7 +97,7 @@ class Agency(Base):
     serves: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
 
 
-class Category(Base):
+class Category(Lifecycle, Base):
     __tablename__ = "categories"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -90,14 +110,14 @@ class Category(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DutyBlock(Base):
+class DutyBlock(Lifecycle, Base):
     __tablename__ = "duty_blocks"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class DutyItem(Base):
+class DutyItem(Lifecycle, Base):
     __tablename__ = "duty_items"
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     block_code: Mapped[str] = mapped_column(ForeignKey("duty_blocks.code"), index=True)
@@ -107,25 +127,50 @@ class DutyItem(Base):
 
 
 class Rule(Base):
+    """A routing rule in force from `effective_from` (NULL: always) until `effective_to` (NULL: open).
+
+    Changing a rule in force ends it and starts a new row (`supersedes` points back); retiring it
+    sets `effective_to`. Rows are never deleted, so past complaints can be judged by past rules.
+    """
+
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __tablename__ = "rules"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     category: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
     district: Mapped[str | None] = mapped_column(String(64))
     street: Mapped[str | None] = mapped_column(String(64))
     street_unit_kind: Mapped[str | None] = mapped_column(String(32))
+    street_unit: Mapped[str | None] = mapped_column(String(64))
     lead: Mapped[str | None] = mapped_column(String(64))
     co: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
-    effective_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     effective_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supersedes: Mapped[int | None] = mapped_column(ForeignKey("rules.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Policy(Base):
+    """One version of a policy: SLA for one urgency (`kind` sla) or the scoring weights (scoring)."""
+
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __tablename__ = "policies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16))  # sla | scoring
+    urgency: Mapped[str | None] = mapped_column(String(16))
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    effective_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     effective_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supersedes: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CalendarOverride(Lifecycle, Base):
+    """A local exception to China's official work calendar."""
+
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(Text, default="")
 
 
 class ApiClient(Base):
@@ -141,6 +186,7 @@ class SnapshotVersion(Base):
     __tablename__ = "snapshot_versions"
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
+    changed: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -1,0 +1,67 @@
+"""The routing model as a whole: the snapshot, and resolve / route over it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from services.registry import lookup
+from services.registry.schemas import ResolveIn, ResolveOut, RouteIn, RouteOut
+from services.registry.snapshots import BuiltSnapshot, SnapshotBuilder
+from shared.auth import Principal, require
+from shared.errors import BadRequest
+from shared.events import utcnow
+from shared.service_app import SessionDep
+
+router = APIRouter(prefix="/v1", tags=["registry: routing"])
+
+Reader = Annotated[Principal, require("registry:read")]
+
+
+async def current(request: Request, session: SessionDep) -> BuiltSnapshot:
+    builder: SnapshotBuilder = request.app.state.snapshots
+    return await builder.current(session)
+
+
+@router.get("/snapshot", responses={304: {"description": "Not modified"}})
+async def get_snapshot(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    at: Annotated[
+        datetime | None, Query(description="only the rules and policies in force at this instant")
+    ] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The whole routing model at the current version (`CitySnapshot`), with an ETag.
+
+    By default every rule and policy version is included with its effective range, so a consumer
+    can route a complaint by the rules of its time; `?at=` narrows them to those in force then.
+    """
+    builder: SnapshotBuilder = request.app.state.snapshots
+    if at is not None:
+        if at.tzinfo is None:
+            raise BadRequest("`at` needs a time zone (e.g. 2026-03-01T09:00:00+08:00)")
+        built = await builder.at(session, at)
+    else:
+        built = await builder.current(session)
+    headers = {"ETag": built.etag, "Cache-Control": "no-cache"}
+    if if_none_match == built.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(built.body, media_type="application/json", headers=headers)
+
+
+@router.post("/resolve")
+async def resolve(body: ResolveIn, request: Request, session: SessionDep, principal: Reader) -> ResolveOut:
+    """`{lat, lon}` or `{community_code}` → community, street and district. A point no community
+    covers is outside the city: 422."""
+    return lookup.resolve(await current(request, session), body)
+
+
+@router.post("/route")
+async def route(body: RouteIn, request: Request, session: SessionDep, principal: Reader) -> RouteOut:
+    """The units a complaint of `category` at `street_code` would be dispatched to (by the rules in
+    force `at`, default now), why, and every rule that matched."""
+    return lookup.route_explained(await current(request, session), body, now=utcnow())

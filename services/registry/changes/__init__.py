@@ -1,0 +1,1 @@
+"""Admin writes to the registry: each one checked, versioned and announced (see `flow`)."""
