@@ -553,7 +553,7 @@ def _street_unit_problems(rule: Rule, index: ValidationIndex, path: str, streets
                 )
             )
         elif kind is not None and found != kind:
-            problems.append(Problem(f"{path}.street_unit", f"unit {code!r} is a {found}, not a {kind}"))
+            problems.append(Problem(f"{path}.street_unit", f"unit {code!r} is of kind {found}, not {kind}"))
     return problems
 
 

@@ -238,10 +238,13 @@ async def policies(
     if at is not None:
         query = query.where(in_force_at(m.Policy, at))
     elif not history:
-        query = query.where(
-            not_ended_by(m.Policy, now), m.Policy.effective_to.is_distinct_from(m.Policy.effective_from)
-        )
+        query = query.where(not_ended_by(m.Policy, now), _not_withdrawn(m.Policy))
     return await page(session, query, m.Policy.id, request)
+
+
+def _not_withdrawn(model: Any) -> Any:
+    """Not a version withdrawn before it came into force (an empty range)."""
+    return or_(model.effective_from.is_(None), model.effective_to.is_distinct_from(model.effective_from))
 
 
 async def calendar_overrides(
