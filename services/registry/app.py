@@ -27,5 +27,5 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     app = create_app(
         runtime, title="Whistle registry", routers=[oauth_router, router], verifier=TokenVerifier(own_keys)
     )
-    app.state.snapshots = SnapshotBuilder()
+    app.state.snapshots = SnapshotBuilder(recheck_seconds=settings.snapshot_recheck_seconds)
     return app

@@ -10,3 +10,5 @@ class RegistrySettings(ServiceSettings):
     service_name: str = "registry"
     port: int = 8001
     token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    # How stale resolve/route may be after a write through another replica (see SnapshotBuilder).
+    snapshot_recheck_seconds: float = Field(default=1.0, ge=0, le=60)

@@ -9,11 +9,13 @@ gains a suffix (`"v7.1"`), so caches polling with If-None-Match pick up the new 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry import repository
 from services.registry.models import MESSAGING
@@ -99,27 +101,51 @@ def build(city: CityData, version: int, *, version_made: datetime | None, now: d
 
 class SnapshotBuilder:
     """Keeps the snapshot of the newest version; rebuilt only when the version moves (or a scheduled
-    change comes into force)."""
+    change comes into force).
 
-    def __init__(self) -> None:
+    The version is looked up in the database at most every `recheck_seconds` (resolve and route
+    would otherwise pay a round trip each), and on every request for `recheck_seconds` after a
+    write through this process (`written`), so a client reads its own writes at once; a write
+    through another replica shows within `recheck_seconds`.
+    """
+
+    def __init__(self, *, recheck_seconds: float = 1.0) -> None:
+        self.recheck_seconds = recheck_seconds
         self._built: BuiltSnapshot | None = None
+        self._checked_at = -math.inf
+        self._dirty_until = -math.inf
         self._lock = asyncio.Lock()
 
-    async def current(self, session: AsyncSession) -> BuiltSnapshot:
-        version = await repository.current_version(session)
+    def written(self) -> None:
+        """A write is under way here: check the version on every request for a while."""
+        self._dirty_until = time.monotonic() + self.recheck_seconds
+
+    async def current(self, sessions: async_sessionmaker[AsyncSession]) -> BuiltSnapshot:
         built = self._built
-        if built is not None and built.fresh(version, utcnow()):
+        clock = time.monotonic()
+        if (
+            built is not None
+            and clock - self._checked_at < self.recheck_seconds
+            and clock >= self._dirty_until
+            and (built.valid_until is None or utcnow() < built.valid_until)
+        ):
             return built
-        async with self._lock:
+        async with sessions() as session, session.begin():
+            version = await repository.current_version(session)
+            self._checked_at = clock
             built = self._built
-            now = utcnow()
-            if built is None or not built.fresh(version, now):
-                city = await repository.load_city(session)
-                made = await repository.version_created_at(session, version)
-                built = await asyncio.to_thread(build, city, version, version_made=made, now=now)
-                await asyncio.to_thread(built.warm)
-                self._built = built
-            return built
+            if built is not None and built.fresh(version, utcnow()):
+                return built
+            async with self._lock:
+                built = self._built
+                now = utcnow()
+                if built is None or not built.fresh(version, now):
+                    city = await repository.load_city(session)
+                    made = await repository.version_created_at(session, version)
+                    built = await asyncio.to_thread(build, city, version, version_made=made, now=now)
+                    await asyncio.to_thread(built.warm)
+                    self._built = built
+                return built
 
     async def at(self, session: AsyncSession, at: datetime) -> BuiltSnapshot:
         """The model with the rules and policies in force at `at` (not cached)."""

@@ -13,22 +13,23 @@ from services.registry.snapshots import BuiltSnapshot, SnapshotBuilder
 from shared.auth import Principal, require
 from shared.errors import BadRequest
 from shared.events import utcnow
-from shared.service_app import SessionDep
+from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["registry: routing"])
 
 Reader = Annotated[Principal, require("registry:read")]
 
 
-async def current(request: Request, session: SessionDep) -> BuiltSnapshot:
+async def current(request: Request) -> BuiltSnapshot:
+    """The current snapshot; no database session is held for the request (see `SnapshotBuilder`)."""
     builder: SnapshotBuilder = request.app.state.snapshots
-    return await builder.current(session)
+    runtime: Runtime = request.app.state.runtime
+    return await builder.current(runtime.sessions)
 
 
 @router.get("/snapshot", responses={304: {"description": "Not modified"}})
 async def get_snapshot(
     request: Request,
-    session: SessionDep,
     principal: Reader,
     at: Annotated[
         datetime | None, Query(description="only the rules and policies in force at this instant")
@@ -44,9 +45,11 @@ async def get_snapshot(
     if at is not None:
         if at.tzinfo is None:
             raise BadRequest("`at` needs a time zone (e.g. 2026-03-01T09:00:00+08:00)")
-        built = await builder.at(session, at)
+        runtime: Runtime = request.app.state.runtime
+        async with runtime.sessions() as session, session.begin():
+            built = await builder.at(session, at)
     else:
-        built = await builder.current(session)
+        built = await current(request)
     headers = {"ETag": built.etag, "Cache-Control": "no-cache"}
     if if_none_match == built.etag:
         return Response(status_code=304, headers=headers)
@@ -54,14 +57,14 @@ async def get_snapshot(
 
 
 @router.post("/resolve")
-async def resolve(body: ResolveIn, request: Request, session: SessionDep, principal: Reader) -> ResolveOut:
+async def resolve(body: ResolveIn, request: Request, principal: Reader) -> ResolveOut:
     """`{lat, lon}` or `{community_code}` → community, street and district. A point no community
     covers is outside the city: 422."""
-    return lookup.resolve(await current(request, session), body)
+    return lookup.resolve(await current(request), body)
 
 
 @router.post("/route")
-async def route(body: RouteIn, request: Request, session: SessionDep, principal: Reader) -> RouteOut:
+async def route(body: RouteIn, request: Request, principal: Reader) -> RouteOut:
     """The units a complaint of `category` at `street_code` would be dispatched to (by the rules in
     force `at`, default now), why, and every rule that matched."""
-    return lookup.route_explained(await current(request, session), body, now=utcnow())
+    return lookup.route_explained(await current(request), body, now=utcnow())

@@ -7,10 +7,11 @@ bumps the snapshot version and emits `registry.changed`. Retiring keeps the row 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import models as m
@@ -54,12 +55,22 @@ from services.registry.schemas import (
     StreetUnitPatch,
     Written,
 )
+from services.registry.snapshots import SnapshotBuilder
 from shared.auth import Principal, require
 from shared.city import Urgency
 from shared.events import utcnow
 from shared.service_app import SessionDep
 
-router = APIRouter(prefix="/v1", tags=["registry: admin"])
+
+async def note_write(request: Request) -> AsyncIterator[None]:
+    """Around every write: this process's resolve and route re-read the version until it shows."""
+    builder: SnapshotBuilder = request.app.state.snapshots
+    builder.written()
+    yield
+    builder.written()
+
+
+router = APIRouter(prefix="/v1", tags=["registry: admin"], dependencies=[Depends(note_write)])
 
 Admin = Annotated[Principal, require("registry:write")]
 
