@@ -8,6 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,14 +32,16 @@ class Filed:
 
 
 async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Draft) -> Filed:
-    """The complaint and whether it was created now (False: the same one, filed before)."""
+    """The complaint and whether it was created now (False: the same one, filed before).
+
+    The hot path is one insert per table: the unique keys decide whether it was filed before.
+    """
     digest = draft.fingerprint()
-    existing = await _filed_before(session, draft)
-    if existing is not None:
-        return Filed(_same_or_conflict(existing, digest), created=False)
-    view = ctx.view()
-    checked = check(draft, view, ctx.locator())
+    checked = check(draft, ctx.view(), ctx.locator())
     if not isinstance(checked, Checked):
+        existing = await _filed_before(session, draft)  # the same request, filed before a change
+        if existing is not None:
+            return Filed(_same_or_conflict(existing, digest), created=False)
         raise Unprocessable(
             "; ".join(f"{p.field}: {p.message}" for p in checked), errors=[p.as_error() for p in checked]
         )
@@ -46,7 +49,7 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
     now = utcnow()
     complaint_id = str(uuid.uuid4())
     encrypt = ctx.cipher.encrypt
-    values = dict(
+    values: dict[str, Any] = dict(
         id=complaint_id,
         source=draft.source,
         source_ref=draft.source_ref,
@@ -72,16 +75,20 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
         created_at=now,
         updated_at=now,
     )
-    original = await _open_duplicate(session, ctx, draft)
-    if not await repository.insert_if_new(session, values):  # lost a race with the same reference
+    if not await repository.insert_if_new(session, values):
         existing = await _filed_before(session, draft)
-        assert existing is not None
+        if existing is None:  # the tracking token collided (never, in practice): a plain retry
+            raise Conflict("please retry")
         return Filed(_same_or_conflict(existing, digest), created=False)
-    repository.add_status(
+    await repository.insert_status(
         session, complaint_id, "received", at=now, unit_code=None, note=resident_note("received")
     )
+    original = await _open_duplicate(session, ctx, draft, exclude=complaint_id)
     if original is not None:
         await _merge(session, ctx, complaint_id, original, now=now, draft=draft)
+        merged = await repository.get(session, complaint_id)
+        assert merged is not None
+        complaint = merged
     else:
         await ctx.outbox.add(
             session,
@@ -97,9 +104,8 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
             ),
             correlation_id=complaint_id,
         )
-    await session.flush()
-    complaint = await repository.get(session, complaint_id)
-    assert complaint is not None
+        # Not read back: the row is exactly what was inserted, plus the server defaults below.
+        complaint = Complaint(**values, reporter_count=1, round=1)
     log.info(
         "intake.complaint_filed",
         complaint_id=complaint_id,
@@ -130,7 +136,9 @@ def _same_or_conflict(existing: Complaint, digest: str) -> Complaint:
     return existing
 
 
-async def _open_duplicate(session: AsyncSession, ctx: IntakeContext, draft: Draft) -> Complaint | None:
+async def _open_duplicate(
+    session: AsyncSession, ctx: IntakeContext, draft: Draft, *, exclude: str
+) -> Complaint | None:
     """The open complaint of the same category nearest to this one within the merge policy, locked."""
     policy = ctx.merge
     if not policy.enabled or draft.lat is None or draft.lon is None:
@@ -150,6 +158,8 @@ async def _open_duplicate(session: AsyncSession, ctx: IntakeContext, draft: Draf
         (distance_meters(draft.lat, draft.lon, c.lat, c.lon), c.created_at, c.id) for c in candidates
     )
     for distance, _, candidate_id in ranked:
+        if candidate_id == exclude:
+            continue
         if distance > policy.distance_meters:
             break
         original = await repository.get(session, candidate_id, for_update=True)
