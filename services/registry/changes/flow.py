@@ -93,11 +93,14 @@ async def get_live(session: AsyncSession, model: type[T], key: Any, what: str) -
     return row
 
 
-async def must_be_new(session: AsyncSession, model: type[Any], key: Any, what: str) -> None:
+async def must_be_new(
+    session: AsyncSession, problems: Problems, model: type[Any], key: Any, what: str, path: str = "code"
+) -> None:
+    """A problem at `path` when the key is taken (retired rows keep theirs: codes are never reused)."""
     existing = await session.get(model, key)
     if existing is not None:
-        retired = " (retired: codes are never reused)" if getattr(existing, "retired_at", None) else ""
-        raise Conflict(f"{what} {key!r} already exists{retired}")
+        retired = " (retired; codes are never reused)" if getattr(existing, "retired_at", None) else ""
+        problems.add(path, f"{what} {key!r} already exists{retired}")
 
 
 async def live_reference(

@@ -45,14 +45,15 @@ Written = tuple[Any, int]
 
 async def create_district(session: AsyncSession, body: DistrictIn) -> Written:
     async def apply(problems: Problems) -> m.District:
-        await must_be_new(session, m.District, body.code, "district")
+        await must_be_new(session, problems, m.District, body.code, "district")
         taken = select(m.District.code).where(m.District.backstop_code == body.backstop.code)
         if (await session.execute(taken)).first():
             problems.add("backstop.code", f"backstop code {body.backstop.code!r} is taken")
         row = m.District(
             code=body.code, name=body.name, backstop_code=body.backstop.code, backstop_name=body.backstop.name
         )
-        session.add(row)
+        if not problems:
+            session.add(row)
         return row
 
     return await write(session, changed="districts", reason=f"district {body.code} created", apply=apply)
@@ -91,7 +92,7 @@ async def create_street(session: AsyncSession, body: StreetIn) -> Written:
     covering its district keep a serving agency."""
 
     async def apply(problems: Problems) -> m.Street:
-        await must_be_new(session, m.Street, body.code, "street")
+        await must_be_new(session, problems, m.Street, body.code, "street")
         await live_reference(session, problems, m.District, body.district, "district", "district")
         if body.polygon is not None:
             problems.extend(validate_polygon(body.polygon, "polygon"))
@@ -193,7 +194,7 @@ async def _polygon_problems(
 
 async def create_community(session: AsyncSession, body: CommunityIn) -> Written:
     async def apply(problems: Problems) -> m.Community:
-        await must_be_new(session, m.Community, body.code, "community")
+        await must_be_new(session, problems, m.Community, body.code, "community")
         await live_reference(session, problems, m.Street, body.street, "street", "street")
         await _polygon_problems(session, problems, body.polygon, None)
         row = m.Community(
@@ -245,7 +246,7 @@ async def retire_community(session: AsyncSession, code: str) -> Written:
 
 async def create_street_unit(session: AsyncSession, body: StreetUnitIn) -> Written:
     async def apply(problems: Problems) -> m.StreetUnit:
-        await must_be_new(session, m.StreetUnit, body.code, "street unit")
+        await must_be_new(session, problems, m.StreetUnit, body.code, "street unit")
         await live_reference(session, problems, m.Street, body.street, "street", "street")
         row = m.StreetUnit(code=body.code, street_code=body.street, name=body.name, kind=body.kind)
         if not problems:

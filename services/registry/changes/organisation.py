@@ -42,11 +42,12 @@ async def _next_position(session: AsyncSession, column: Any) -> int:
 
 async def create_department(session: AsyncSession, body: DepartmentIn) -> Written:
     async def apply(problems: Problems) -> m.Department:
-        await must_be_new(session, m.Department, body.code, "department")
+        await must_be_new(session, problems, m.Department, body.code, "department")
         row = m.Department(
             code=body.code, name=body.name, kind=body.kind, level=body.level, parent_code=body.parent
         )
-        session.add(row)
+        if not problems:
+            session.add(row)
         return row
 
     return await write(
@@ -88,7 +89,7 @@ async def retire_department(session: AsyncSession, code: str) -> Written:
 
 async def create_agency(session: AsyncSession, body: AgencyIn) -> Written:
     async def apply(problems: Problems) -> m.Agency:
-        await must_be_new(session, m.Agency, body.code, "agency")
+        await must_be_new(session, problems, m.Agency, body.code, "agency")
         await live_reference(session, problems, m.Department, body.department, "department", "department")
         await live_reference(session, problems, m.District, body.district, "district", "district")
         row = m.Agency(
@@ -148,7 +149,7 @@ def _category_problems(problems: Problems, category: Category) -> None:
 
 async def create_category(session: AsyncSession, body: CategoryIn) -> Written:
     async def apply(problems: Problems) -> m.Category:
-        await must_be_new(session, m.Category, body.code, "category")
+        await must_be_new(session, problems, m.Category, body.code, "category")
         _category_problems(problems, Category.model_validate(body.model_dump()))
         row = m.Category(
             **body.model_dump(exclude={"attributes"}),
@@ -191,10 +192,11 @@ async def retire_category(session: AsyncSession, code: str) -> Written:
 
 async def create_duty_block(session: AsyncSession, body: DutyBlockIn) -> Written:
     async def apply(problems: Problems) -> m.DutyBlock:
-        await must_be_new(session, m.DutyBlock, body.code, "duty block")
+        await must_be_new(session, problems, m.DutyBlock, body.code, "duty block")
         position = await _next_position(session, m.DutyBlock.position)
         row = m.DutyBlock(code=body.code, name=body.name, position=position)
-        session.add(row)
+        if not problems:
+            session.add(row)
         return row
 
     return await write(session, changed="duty-list", reason=f"duty block {body.code} created", apply=apply)
@@ -227,7 +229,7 @@ def _item_focus(row: m.DutyItem) -> str:
 
 async def create_duty_item(session: AsyncSession, body: DutyItemIn) -> Written:
     async def apply(problems: Problems) -> m.DutyItem:
-        await must_be_new(session, m.DutyItem, body.code, "duty item")
+        await must_be_new(session, problems, m.DutyItem, body.code, "duty item")
         await live_reference(session, problems, m.DutyBlock, body.block, "block", "duty block")
         in_block = select(func.coalesce(func.max(m.DutyItem.position), -1)).where(
             m.DutyItem.block_code == body.block

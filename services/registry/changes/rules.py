@@ -86,7 +86,7 @@ async def create_rule(session: AsyncSession, body: RuleIn) -> Written:
     )
 
 
-def _new_target(old: m.Rule, body: RulePatch) -> dict[str, Any]:
+def new_target(old: m.Rule, body: RulePatch) -> dict[str, Any]:
     """The old target with the patch applied; naming a lead drops the street unit and vice versa."""
     fields = (*_STREET_UNIT_FIELDS, *_DEPARTMENT_FIELDS)
     given = {f: getattr(body, f) for f in body.model_fields_set if f in fields}
@@ -117,7 +117,7 @@ async def update_rule(session: AsyncSession, rule_id: int, body: RulePatch) -> W
             category=old.category,
             district=old.district,
             street=old.street,
-            **_new_target(old, body),
+            **new_target(old, body),
             effective_from=start,
             effective_to=old.effective_to,
             supersedes=old.id,

@@ -462,3 +462,16 @@ async def test_versions_record_what_changed(
         pending = (await session.execute(text("SELECT count(*) FROM registry.outbox"))).scalar_one()
     assert (latest.reason, latest.changed) == ("street unit s1-city-office updated", ["street-units"])
     assert pending >= 1
+
+
+async def test_a_taken_code_is_reported_with_every_other_problem_at_once(registry: Registry) -> None:
+    before = await registry.version()
+    response = await registry.admin.post(
+        "/v1/communities", json=create_community(code="s1-01", street="s9", polygon=square(116.40, 39.90))
+    )
+    body = await assert_refused_and_nothing_written(registry, response, before)
+    assert [(e["field"], e["message"]) for e in body["errors"]][:2] == [
+        ("code", "community 's1-01' already exists"),
+        ("street", "unknown street 's9'"),
+    ]
+    assert fields(response)[2:] == ["polygon"]  # overlaps s1-01 itself
