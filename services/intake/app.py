@@ -30,7 +30,11 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     runtime = Runtime(
         settings=settings,
         tables=MESSAGING,
-        consumers=[ConsumerSpec(group="intake", topics=[WHISTLES, SLA_EVENTS], handlers=handlers.table())],
+        consumers=(
+            [ConsumerSpec(group="intake", topics=[WHISTLES, SLA_EVENTS], handlers=handlers.table())]
+            if settings.consume_events
+            else []
+        ),
         background=[cache.follow],
         ready_checks=[cache.ready_problem],
     )

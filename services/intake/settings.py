@@ -13,6 +13,9 @@ class IntakeSettings(ServiceSettings):
     port: int = 8002
     # uvicorn worker processes serving intake (each with its own pool, relay and consumers).
     workers: int = Field(default=1, ge=1, le=32)
+    # False: this replica serves HTTP only and leaves dispatch/SLA events to the others (its
+    # outbox relay still runs), so the front door can scale apart from event handling.
+    consume_events: bool = True
     # Fernet keys for residents' data; the first encrypts, all decrypt (rotation).
     pii_keys: list[str] = Field(min_length=1)
     # Request bodies larger than this are refused with 413 before they are parsed.
