@@ -143,7 +143,8 @@ async def post_request(request: Request, fmt: str) -> Response:
     params = fmt311.clean_params(items)
     _check_jurisdiction(ctx, view, params.get("jurisdiction_id"))
     try:
-        principal = await principal_from_api_key(request, params.get("api_key"))
+        api_key = params.get("api_key") or request.query_params.get("api_key") or None
+        principal = await principal_from_api_key(request, api_key)
     except WhistleError as exc:
         raise fail(403, exc.detail) from None
     key = request.headers.get("idempotency-key") or None

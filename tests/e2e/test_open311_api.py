@@ -158,6 +158,12 @@ async def test_bad_requests_get_every_error_at_once_in_the_format_asked(stack, a
         assert (await client.get(f"{BASE}/requests/{uuid.uuid4()}.json")).status_code == 404
         assert (await client.get(f"{BASE}/tokens/nope.xml")).status_code == 404
         assert (await client.get(f"{BASE}/services.yaml")).status_code == 404
+        huge = await client.post(f"{BASE}/requests.xml", data=form(api_key, description="长" * 30_000))
+        assert huge.status_code == 413 and ET.fromstring(huge.content).findtext("error/code") == "413"
+        key_in_query = await client.post(
+            f"{BASE}/requests.json", params={"api_key": api_key}, data={**form(""), "api_key": ""}
+        )
+        assert key_in_query.status_code == 201, key_in_query.text
 
 
 async def test_requests_are_searched_by_id_code_date_and_status(stack, api_key) -> None:  # type: ignore[no-untyped-def]
