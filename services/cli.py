@@ -90,16 +90,43 @@ def make_migration(service: str, message: Annotated[str, typer.Option("-m")]) ->
 @app.command()
 def seed(
     path: Annotated[Path | None, typer.Argument(help="a city file (default: the demo city)")] = None,
+    scale: Annotated[str | None, typer.Option(help="a generated city instead: beijing | small")] = None,
     if_empty: Annotated[bool, typer.Option(help="only when the registry holds no city yet")] = False,
 ) -> None:
-    """Load a city file into the registry, replacing the current city (a new snapshot version)."""
+    """Load a city into the registry, replacing the current city (a new snapshot version)."""
     from services.registry.city_data import DEMO_CITY
-    from services.registry.seeding import seed_city
+    from services.registry.seeding import InvalidCity, seed_city, seed_generated
     from shared.city import load_city
 
-    source = path or DEMO_CITY
-    version = asyncio.run(seed_city(InfraSettings().database_url, load_city(source), only_if_empty=if_empty))
+    url = InfraSettings().database_url
+    try:
+        if scale is not None:
+            if path is not None:
+                raise typer.BadParameter("give a city file or --scale, not both")
+            source = f"the generated {scale} city"
+            version = asyncio.run(seed_generated(url, scale))
+        else:
+            source = str(path or DEMO_CITY)
+            version = asyncio.run(seed_city(url, load_city(path or DEMO_CITY), only_if_empty=if_empty))
+    except (InvalidCity, ValueError, OSError) as exc:
+        typer.secho(f"whistle seed: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
     typer.echo(f"seeded {source}: snapshot v{version}" if version else "the registry already holds a city")
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+)
+def bench(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="what to measure: registry | intake")],
+) -> None:
+    """Run a benchmark and print its figures (`whistle bench registry --help` lists its options)."""
+    try:
+        module = importlib.import_module(f"services.{target}.bench")
+    except ModuleNotFoundError:
+        raise typer.BadParameter(f"no benchmark for {target!r}") from None
+    raise typer.Exit(module.main(list(ctx.args)))
 
 
 RegistryUrl = Annotated[str, typer.Option(help="the registry", envvar="REGISTRY_URL")]

@@ -110,6 +110,8 @@ class TokenVerifier:
         self._fetched_at = -self.REFRESH_SECONDS
         self._forced_at = -self.UNKNOWN_KID_COOLDOWN
         self._lock = asyncio.Lock()
+        # Verified tokens, so a worker's repeated calls skip the signature check until expiry.
+        self._verified: dict[tuple[str, str], tuple[Principal, float, str | None]] = {}
 
     async def _refresh(self, *, force: bool = False) -> None:
         async with self._lock:
@@ -141,7 +143,22 @@ class TokenVerifier:
             raise Unauthorized("token signed by an unknown key")
         return self._keys[kid]
 
+    CACHE_SIZE = 10_000
+
     async def verify(self, token: str, *, kind: str = ACCESS) -> Principal:
+        cached = self._verified.get((kind, token))
+        if cached is not None:
+            principal, expires, jti = cached
+            if time.time() < expires and jti not in self._revoked:
+                return principal
+            del self._verified[(kind, token)]
+        principal, expires, jti = await self._verify_signature(token, kind)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        self._verified[(kind, token)] = (principal, expires, jti)
+        return principal
+
+    async def _verify_signature(self, token: str, kind: str) -> tuple[Principal, float, str | None]:
         key = await self._key_for(token)
         try:
             claims = jwt.decode(
@@ -158,15 +175,18 @@ class TokenVerifier:
             raise Unauthorized(f"invalid token: {exc}") from exc
         if claims.get("typ") != kind:
             raise Unauthorized(f"not an {kind.replace('_', ' ')}")
-        if kind == API_KEY and claims.get("jti") in self._revoked:
+        jti = claims.get("jti") if kind == API_KEY else None
+        if jti in self._revoked:
             raise Unauthorized("api key revoked")
-        return Principal(
+        principal = Principal(
             client_id=claims["sub"],
             kind=claims.get("kind", ""),
             scopes=frozenset(str(claims.get("scope", "")).split()),
             department=claims.get("department"),
             street=claims.get("street"),
         )
+        # Api keys do not expire; they are re-checked against the revoked list on every use.
+        return principal, float(claims.get("exp", time.time() + self.REFRESH_SECONDS)), jti
 
 
 def _bearer(request: Request) -> str:

@@ -58,6 +58,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
     return MessagingTables(outbox=outbox, inbox=inbox)
 
 
+OUTBOX_WRITTEN = "outbox_written"  # set in session.info when a unit of work wrote events
+
+
 class Outbox:
     """Writes events in the caller's transaction; the relay publishes them after commit."""
 
@@ -70,6 +73,7 @@ class Outbox:
     ) -> Envelope:
         """Write the event in the caller's transaction, keyed by the correlation (complaint) id."""
         envelope = envelope_for(payload, producer=self.producer, correlation_id=correlation_id)
+        session.info[OUTBOX_WRITTEN] = True
         await session.execute(
             self.table.insert().values(
                 event_id=envelope.event_id,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import TokenVerifier, http_jwks_source
 from shared.errors import install_problem_handlers, problem
 from shared.logging import configure_logging
+from shared.messaging_tables import OUTBOX_WRITTEN
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.runtime import Runtime
 
@@ -34,7 +35,7 @@ def create_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, version="1", lifespan=lifespan, default_response_class=ORJSONResponse)
+    app = FastAPI(title=title, version="1", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.verifier = verifier or TokenVerifier(http_jwks_source(settings.registry_url))
     install_problem_handlers(app)
@@ -100,8 +101,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with runtime.sessions() as session:
         async with session.begin():
             yield session
-        if runtime.relay is not None:
-            runtime.relay.wake()
+        if session.info.pop(OUTBOX_WRITTEN, False) and runtime.relay is not None:
+            runtime.relay.wake()  # publish now rather than at the next poll
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -14,13 +14,12 @@ from shared.messaging_tables import Outbox
 from shared.runtime import Runtime
 from shared.service_app import create_app
 from shared.snapshot_cache import SnapshotCache
-from shared.work_calendar import WorkCalendar
 
 
 def build_app(settings: SlaSettings | None = None) -> FastAPI:
     settings = settings or SlaSettings()
     cache = SnapshotCache(settings.registry_url)
-    handlers = SlaHandlers(cache, WorkCalendar(), Outbox(MESSAGING.outbox, producer=settings.service_name))
+    handlers = SlaHandlers(cache, Outbox(MESSAGING.outbox, producer=settings.service_name))
 
     runtime = Runtime(
         settings=settings,

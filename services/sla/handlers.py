@@ -10,15 +10,13 @@ from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCo
 from shared.logging import get_logger
 from shared.messaging_tables import Outbox
 from shared.snapshot_cache import SnapshotCache
-from shared.work_calendar import WorkCalendar
 
 log = get_logger(__name__)
 
 
 class SlaHandlers:
-    def __init__(self, cache: SnapshotCache, calendar: WorkCalendar, outbox: Outbox) -> None:
+    def __init__(self, cache: SnapshotCache, outbox: Outbox) -> None:
         self.cache = cache
-        self.calendar = calendar
         self.outbox = outbox
 
     async def on_whistle_issued(
@@ -26,8 +24,10 @@ class SlaHandlers:
     ) -> None:
         if self.cache.snapshot is None:
             raise RuntimeError("registry snapshot not loaded yet")
-        policy = self.cache.snapshot.city.policies.sla[payload.urgency]
-        plans = plan_clocks(payload, policy, self.calendar)
+        city = self.cache.snapshot.city
+        # Judged by the policy in force when the whistle was issued, on the city's work calendar.
+        policy = city.policies_at(payload.issued_at).sla[payload.urgency]
+        plans = plan_clocks(payload, policy, city.work_calendar())
         await repository.start_clocks(
             session, complaint_id=payload.complaint_id, whistle_id=payload.whistle_id, plans=plans
         )

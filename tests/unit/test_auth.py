@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -118,3 +119,25 @@ def test_a_client_may_narrow_its_scopes_but_never_widen_them() -> None:
     assert scopes_for("hotline", "complaints:write registry:write") == {"complaints:write"}
     assert "registry:write" not in scopes_for("department")
     assert scopes_for("nobody") == frozenset()
+
+
+async def test_verified_token_is_not_checked_again_until_it_expires(keyset: KeySet) -> None:
+    verifier = TokenVerifier(keyset.source)
+    token = keyset.sign("k1", exp=int(time.time()) + 2)
+    first = await verifier.verify(token)
+    keyset.keys.clear()  # the signature could no longer be checked…
+    assert await verifier.verify(token) == first  # …but the verified token is remembered
+    await asyncio.sleep(2.1)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(token)
+
+
+async def test_revocation_reaches_a_remembered_api_key(keyset: KeySet) -> None:
+    verifier = TokenVerifier(keyset.source)
+    verifier.REFRESH_SECONDS = 0.2
+    api_key = keyset.sign("k1", typ=API_KEY, exp=None, jti="key-2")
+    await verifier.verify(api_key, kind=API_KEY)
+    keyset.revoked.append("key-2")
+    await asyncio.sleep(0.3)
+    with pytest.raises(Unauthorized, match="revoked"):
+        await verifier.verify(api_key, kind=API_KEY)
