@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jwt
@@ -13,20 +11,9 @@ import pytest
 
 from shared.events import COMPLAINTS, ComplaintReopened, envelope_for, utcnow
 from shared.kafka import make_producer
+from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], *, seconds: float = 20) -> Any:
-    """Poll until the probe returns something truthy."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds}s (last: {result!r})")
-        await asyncio.sleep(0.1)
 
 
 def create_complaint(**overrides: Any) -> dict[str, Any]:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
+from tests.e2e.polling import eventually
+
 pytestmark = pytest.mark.e2e
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], *, seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds}s (last: {result!r})")
-        await asyncio.sleep(0.2)
 
 
 async def test_resolve_and_route_answer_where_and_who(stack) -> None:  # type: ignore[no-untyped-def]
