@@ -15,9 +15,10 @@ from services.intake.access import may_see
 from services.intake.contact import handling_departments, read_contact
 from services.intake.context import IntakeContext, get_context
 from services.intake.drafts import Draft
-from services.intake.filing import file_complaint
+from services.intake.filing import file_complaint, file_new_quickly
 from services.intake.followup import record_feedback
 from services.intake.merging import undo_merge
+from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED, CONTACT_READS, FOLLOW_UPS
 from services.intake.models import Complaint
 from services.intake.presenting import complaint_out, decode_cursor, encode_cursor, timeline_entry
 from services.intake.schemas import (
@@ -31,7 +32,7 @@ from services.intake.schemas import (
 )
 from services.intake.status import STATUSES
 from shared.auth import Principal, require
-from shared.errors import BadRequest, Forbidden, NotFound
+from shared.errors import BadRequest, Forbidden, NotFound, WhistleError
 from shared.service_app import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
@@ -131,12 +132,20 @@ async def post_complaint(
     body: Annotated[ComplaintIn, Depends(complaint_body)],
     response: Response,
     session: SessionDep,
+    runtime: RuntimeDep,
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
 ) -> ComplaintOut:
     """File a complaint. Repeat it (same source_ref or Idempotency-Key, same body) safely."""
     draft = draft_from(body, idempotency_key=idempotency_key, filed_by=principal.client_id)
-    filed = await file_complaint(session=session, ctx=ctx, draft=draft)
+    try:
+        filed = await file_new_quickly(engine=runtime.engine, ctx=ctx, draft=draft)
+        if filed is None:
+            filed = await file_complaint(session=session, ctx=ctx, draft=draft)
+    except WhistleError as exc:
+        COMPLAINTS_REFUSED.labels("v1", str(exc.status)).inc()
+        raise
+    COMPLAINTS_FILED.labels("v1", body.category, filed.outcome).inc()
     if not filed.created:
         response.status_code = 200
     response.headers["Location"] = f"/v1/complaints/{filed.complaint.id}"
@@ -240,6 +249,7 @@ async def post_feedback(
     done = await record_feedback(
         session=session, ctx=ctx, complaint_id=complaint_id, body=body, recorded_by=principal.client_id
     )
+    FOLLOW_UPS.labels(body.satisfaction, done.complaint.status).inc()
     return FeedbackOut(
         complaint_id=done.complaint.id,
         status=done.complaint.status,
@@ -262,6 +272,7 @@ async def get_contact(
     # Its own transaction: a refused read is audited too, so the audit row must commit either way.
     async with runtime.sessions() as session, session.begin():
         read = await read_contact(session=session, ctx=ctx, complaint_id=complaint_id, principal=principal)
+    CONTACT_READS.labels(principal.kind, str(read.decision.granted).lower()).inc()
     if read.contact is None:
         raise Forbidden(read.decision.reason)
     return read.contact

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.intake import repository
 from services.intake.city_view import degree_box, distance_meters
@@ -30,21 +30,30 @@ class Filed:
     complaint: Complaint
     created: bool
 
+    @property
+    def outcome(self) -> str:
+        if not self.created:
+            return "repeated"
+        return "merged" if self.complaint.merged_into else "created"
 
-async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Draft) -> Filed:
-    """The complaint and whether it was created now (False: the same one, filed before).
 
-    The hot path is one insert per table: the unique keys decide whether it was filed before.
-    """
-    digest = draft.fingerprint()
-    checked = check(draft, ctx.view(), ctx.locator())
-    if not isinstance(checked, Checked):
-        existing = await _filed_before(session, draft)  # the same request, filed before a change
-        if existing is not None:
-            return Filed(_same_or_conflict(existing, digest), created=False)
-        raise Unprocessable(
-            "; ".join(f"{p.field}: {p.message}" for p in checked), errors=[p.as_error() for p in checked]
-        )
+@dataclass(frozen=True)
+class Prepared:
+    """A checked draft as the rows to write: the complaint and the event announcing it."""
+
+    values: dict[str, Any]
+    event: ComplaintReceived
+
+    @property
+    def complaint_id(self) -> str:
+        return str(self.values["id"])
+
+    def complaint(self) -> Complaint:
+        """The row as inserted, with its server defaults (it need not be read back)."""
+        return Complaint(**self.values, reporter_count=1, round=1)
+
+
+def prepare(ctx: IntakeContext, draft: Draft, checked: Checked) -> Prepared:
     place = checked.place
     now = utcnow()
     complaint_id = str(uuid.uuid4())
@@ -71,15 +80,82 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
         reporter_phone=encrypt(draft.phone),
         reporter_email=encrypt(draft.email),
         tracking_token=secrets.token_urlsafe(16),
-        request_hash=digest,
+        request_hash=draft.fingerprint(),
         created_at=now,
         updated_at=now,
     )
-    if not await repository.insert_if_new(session, values):
+    event = ComplaintReceived(
+        complaint_id=complaint_id,
+        source=draft.source,
+        category=draft.category,
+        urgency=checked.urgency,
+        district_code=place.district_code,
+        street_code=place.street_code,
+        community_code=place.community_code,
+        received_at=now,
+    )
+    return Prepared(values, event)
+
+
+def _log_filed(prepared: Prepared, merged_into: str | None = None) -> None:
+    values = prepared.values
+    log.info(
+        "intake.complaint_filed",
+        complaint_id=values["id"],
+        category=values["category"],
+        street_code=values["street_code"],
+        merged_into=merged_into,
+    )
+
+
+async def file_new_quickly(*, engine: AsyncEngine, ctx: IntakeContext, draft: Draft) -> Filed | None:
+    """The hot path: a new complaint, its timeline entry and its event in one statement.
+
+    None when this path cannot decide (a merge may be due, the draft does not pass its checks, or
+    it was filed before): `file_complaint` then gives the full answer in a transaction.
+    """
+    if ctx.merge.enabled and draft.lat is not None:
+        return None
+    checked = check(draft, ctx.view(), ctx.locator())
+    if not isinstance(checked, Checked):
+        return None
+    prepared = prepare(ctx, draft, checked)
+    envelope = ctx.outbox_envelope(prepared.event, correlation_id=prepared.complaint_id)
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        inserted = await repository.file_in_one_statement(
+            raw.driver_connection,
+            prepared.values,
+            note=resident_note("received"),
+            envelope=envelope,
+            topic=prepared.event.TOPIC,
+        )
+    if not inserted:
+        return None
+    _log_filed(prepared)
+    return Filed(prepared.complaint(), created=True)
+
+
+async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Draft) -> Filed:
+    """The complaint and whether it was created now (False: the same one, filed before).
+
+    One insert per table: the unique keys decide whether it was filed before.
+    """
+    checked = check(draft, ctx.view(), ctx.locator())
+    if not isinstance(checked, Checked):
+        existing = await _filed_before(session, draft)  # the same request, filed before a change
+        if existing is not None:
+            return Filed(_same_or_conflict(existing, draft.fingerprint()), created=False)
+        raise Unprocessable(
+            "; ".join(f"{p.field}: {p.message}" for p in checked), errors=[p.as_error() for p in checked]
+        )
+    prepared = prepare(ctx, draft, checked)
+    complaint_id, now = prepared.complaint_id, prepared.values["created_at"]
+    if not await repository.insert_if_new(session, prepared.values):
         existing = await _filed_before(session, draft)
         if existing is None:  # the tracking token collided (never, in practice): a plain retry
             raise Conflict("please retry")
-        return Filed(_same_or_conflict(existing, digest), created=False)
+        return Filed(_same_or_conflict(existing, prepared.values["request_hash"]), created=False)
     await repository.insert_status(
         session, complaint_id, "received", at=now, unit_code=None, note=resident_note("received")
     )
@@ -90,29 +166,9 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
         assert merged is not None
         complaint = merged
     else:
-        await ctx.outbox.add(
-            session,
-            ComplaintReceived(
-                complaint_id=complaint_id,
-                source=draft.source,
-                category=draft.category,
-                urgency=checked.urgency,
-                district_code=place.district_code,
-                street_code=place.street_code,
-                community_code=place.community_code,
-                received_at=now,
-            ),
-            correlation_id=complaint_id,
-        )
-        # Not read back: the row is exactly what was inserted, plus the server defaults below.
-        complaint = Complaint(**values, reporter_count=1, round=1)
-    log.info(
-        "intake.complaint_filed",
-        complaint_id=complaint_id,
-        category=draft.category,
-        street_code=place.street_code,
-        merged_into=original.id if original else None,
-    )
+        await ctx.outbox.add(session, prepared.event, correlation_id=complaint_id)
+        complaint = prepared.complaint()
+    _log_filed(prepared, original.id if original else None)
     return Filed(complaint, created=True)
 
 

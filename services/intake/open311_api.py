@@ -21,7 +21,8 @@ from services.intake import open311_format as fmt311
 from services.intake import repository
 from services.intake.city_view import CityView, attribute_defs
 from services.intake.context import IntakeContext, get_context
-from services.intake.filing import file_complaint
+from services.intake.filing import file_complaint, file_new_quickly
+from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED
 from services.intake.open311_format import Open311Error
 from services.intake.open311_params import ListQuery, parse_list_query, parse_post
 from services.intake.presenting import request_info
@@ -156,16 +157,22 @@ async def post_request(request: Request, fmt: str) -> Response:
         idempotency_key=f"{principal.client_id}:{key}" if key else None,
     )
     if isinstance(parsed, list):
+        COMPLAINTS_REFUSED.labels("open311", "400").inc()
         raise Open311Failure(400, parsed)
     runtime = request.app.state.runtime
     try:
-        async with runtime.sessions() as session, session.begin():
-            filed = await file_complaint(session=session, ctx=ctx, draft=parsed)
+        filed = await file_new_quickly(engine=runtime.engine, ctx=ctx, draft=parsed)
+        if filed is None:
+            async with runtime.sessions() as session, session.begin():
+                filed = await file_complaint(session=session, ctx=ctx, draft=parsed)
     except WhistleError as exc:
         status = 400 if exc.status == 422 else exc.status
+        COMPLAINTS_REFUSED.labels("open311", str(status)).inc()
         errors = [Open311Error(status, e.get("message", exc.detail)) for e in exc.errors or []]
         raise Open311Failure(status, errors or [Open311Error(status, exc.detail)]) from None
-    runtime.relay and runtime.relay.wake()
+    COMPLAINTS_FILED.labels("open311", parsed.category, filed.outcome).inc()
+    if runtime.relay is not None:
+        runtime.relay.wake()
     complaint = filed.complaint
     notice = (
         f"merged into {complaint.merged_into}, reported by the same residents"

@@ -5,22 +5,94 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, tuple_, update
+import orjson
+from sqlalchemy import Table, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Complaint, ContactRead, Feedback, HandlingUnit, Merge, StatusChange
+from services.intake.models import (
+    MESSAGING,
+    Complaint,
+    ContactRead,
+    Feedback,
+    HandlingUnit,
+    Merge,
+    StatusChange,
+)
+from shared.events import Envelope
 
 # --- complaints -----------------------------------------------------------------------------------
 
 
+# Built once: the filing hot path binds parameters to a compiled statement instead of building a
+# new statement from values on every request.
+_COMPLAINTS = cast(Table, Complaint.__table__)
+_INSERT_COMPLAINT = insert(_COMPLAINTS).on_conflict_do_nothing().returning(_COMPLAINTS.c.id)
+_STATUS_CHANGES = cast(Table, StatusChange.__table__)
+_INSERT_STATUS = insert(_STATUS_CHANGES)
+
+
+_FILED_COLUMNS = (
+    "id", "source", "source_ref", "idempotency_key", "filed_by", "category", "urgency", "description",
+    "attributes", "media_urls", "district_code", "street_code", "community_code", "lat", "lon",
+    "address_enc", "status", "reporter_name", "reporter_phone", "reporter_email", "tracking_token",
+    "request_hash", "created_at", "updated_at",
+)  # fmt: skip
+_JSON_COLUMNS = {"attributes", "media_urls"}
+
+
+def _file_sql() -> str:
+    placeholders = ", ".join(
+        f"${i}::text::jsonb" if name in _JSON_COLUMNS else f"${i}" for i, name in enumerate(_FILED_COLUMNS, 1)
+    )
+    n = len(_FILED_COLUMNS)
+    outbox = MESSAGING.outbox
+    return f"""
+WITH complaint AS (
+    INSERT INTO {_COMPLAINTS.fullname} ({", ".join(_FILED_COLUMNS)}) VALUES ({placeholders})
+    ON CONFLICT DO NOTHING
+    RETURNING id, created_at
+), timeline AS (
+    INSERT INTO {_STATUS_CHANGES.fullname} (complaint_id, status, note, at)
+    SELECT id, 'received', ${n + 1}, created_at FROM complaint
+), event AS (
+    INSERT INTO {outbox.fullname} (event_id, topic, key, value, headers)
+    SELECT ${n + 2}::uuid, ${n + 3}, id, ${n + 4}, ${n + 5}::text::jsonb FROM complaint
+)
+SELECT id FROM complaint"""
+
+
+_FILE_SQL = _file_sql()
+
+
+async def file_in_one_statement(
+    connection: Any,
+    values: Mapping[str, Any],
+    *,
+    note: str,
+    envelope: Envelope,
+    topic: str,
+) -> bool:
+    """Write a new complaint, its first timeline entry (at its created_at) and its outbox row in one
+    statement (one round trip, atomic on its own) on a raw asyncpg connection. False if it existed.
+
+    The outbox row is the one `Outbox.add` writes (same key, value and headers)."""
+    params = [
+        orjson.dumps(values[name]).decode() if name in _JSON_COLUMNS else values[name]
+        for name in _FILED_COLUMNS
+    ]
+    headers = orjson.dumps({"type": envelope.type, "version": str(envelope.version)}).decode()
+    row = await connection.fetchrow(
+        _FILE_SQL, *params, note, str(envelope.event_id), topic, envelope.to_bytes(), headers
+    )
+    return row is not None
+
+
 async def insert_if_new(session: AsyncSession, values: Mapping[str, object]) -> bool:
     """Insert the complaint unless its source reference or idempotency key exists; True if inserted."""
-    result = await session.execute(
-        insert(Complaint).values(**values).on_conflict_do_nothing().returning(Complaint.id)
-    )
+    result = await session.execute(_INSERT_COMPLAINT, dict(values))
     return result.first() is not None
 
 
@@ -166,9 +238,7 @@ async def insert_status(
 ) -> None:
     """The same as `add_status`, written at once (no unit of work): for the filing hot path."""
     await session.execute(
-        insert(StatusChange).values(
-            complaint_id=complaint_id, status=status, unit_code=unit_code, note=note, at=at
-        )
+        _INSERT_STATUS, dict(complaint_id=complaint_id, status=status, unit_code=unit_code, note=note, at=at)
     )
 
 

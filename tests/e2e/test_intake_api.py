@@ -323,6 +323,7 @@ async def test_residents_data_never_reaches_kafka_the_logs_or_metrics(stack, inf
         complaint = (await intake.post("/v1/complaints", json=create_complaint())).json()
         await eventually(lambda: status_is(intake, complaint["id"], "dispatched"))
         metrics = (await intake.get("/metrics")).text
+        assert "whistle_intake_complaints_total" in metrics
     messages = b"\n".join(await read_all_topics(infra.bootstrap_servers))
     assert complaint["id"].encode() in messages  # we did read the complaint's events
     logs = "\n".join(p.read_text(errors="replace") for p in stack.log_dir.glob("*.log"))

@@ -121,3 +121,33 @@ async def test_rows_written_under_an_old_key_read_and_rotate_under_a_new_one(int
     assert only_new.decrypt(stored.reporter_phone) == "13800138000"
     assert only_new.decrypt(stored.reporter_email) == "zs@example.cn"
     assert only_new.decrypt(stored.reporter_name) == "张三"
+
+
+async def test_the_one_statement_path_writes_what_the_transactional_path_writes(
+    intake: IntakeDb, intake_url: str
+) -> None:
+    from services.intake.filing import file_new_quickly
+    from shared.db import create_engine
+
+    engine = create_engine(intake_url, pool_size=2)
+    try:
+        draft = create_draft(lat=None, lon=None, community_code="s1-02", attributes={}, email="a@b.cn")
+        quick = await file_new_quickly(engine=engine, ctx=intake.ctx, draft=draft)
+        assert quick is not None and quick.created
+        assert await file_new_quickly(engine=engine, ctx=intake.ctx, draft=draft) is None  # filed before
+        again = await intake.file(draft)
+        assert not again.created and again.complaint.id == quick.complaint.id
+        assert intake.ctx.cipher.decrypt(again.complaint.reporter_email) == "a@b.cn"
+        [event] = await intake.events(quick.complaint.id)
+        assert event.type == "complaint.received" and event.payload["community_code"] == "s1-02"
+        async with intake.sessions() as session:
+            [entry] = await repository.timeline(session, quick.complaint.id)
+        assert (entry.status, entry.note) == ("received", "您的诉求已受理")
+        headers = await intake.scalar(
+            "SELECT headers FROM intake.outbox WHERE key = :k", k=quick.complaint.id
+        )
+        assert headers == {"type": "complaint.received", "version": "1"}
+        bad = await file_new_quickly(engine=engine, ctx=intake.ctx, draft=create_draft(category="ufo"))
+        assert bad is None
+    finally:
+        await engine.dispose()
