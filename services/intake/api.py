@@ -142,6 +142,8 @@ async def post_complaint(
         filed = await file_new_quickly(engine=runtime.engine, ctx=ctx, draft=draft)
         if filed is None:
             filed = await file_complaint(session=session, ctx=ctx, draft=draft)
+        elif runtime.relay is not None:
+            runtime.relay.wake()  # its event is committed already: publish it now
     except WhistleError as exc:
         COMPLAINTS_REFUSED.labels("v1", str(exc.status)).inc()
         raise
