@@ -100,14 +100,20 @@ class Load:
         reader, writer = await asyncio.open_connection(self.host, self.port)
         try:
             while (due := await queue.get()) is not None:
+                request = self.request()
                 try:
-                    writer.write(self.request())
+                    writer.write(request)
                     status = await _read_response(reader)
                 except (OSError, asyncio.IncompleteReadError, ValueError):
-                    step.errors += 1
+                    # The server may close a keep-alive connection left idle: reconnect, send again.
                     writer.close()
                     reader, writer = await asyncio.open_connection(self.host, self.port)
-                    continue
+                    try:
+                        writer.write(request)
+                        status = await _read_response(reader)
+                    except (OSError, asyncio.IncompleteReadError, ValueError):
+                        step.errors += 1
+                        continue
                 step.latencies.append(time.perf_counter() - due)
                 step.statuses[status] = step.statuses.get(status, 0) + 1
         finally:
