@@ -57,14 +57,19 @@ def serve(service: Annotated[str, typer.Argument(help="registry | intake | dispa
     module = importlib.import_module(f"services.{service}.app")
     application = module.build_app()
     settings = application.state.runtime.settings
-    uvicorn.run(
-        application,
+    workers = int(getattr(settings, "workers", 1))
+    common = dict(
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    if workers > 1:
+        # Each worker process builds its own app: its own relay, consumers and /metrics.
+        uvicorn.run(f"services.{service}.app:build_app", factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(application, **common)
 
 
 @app.command()

@@ -75,6 +75,8 @@ class ComplaintReceived(Payload):
     street_code: str
     community_code: str
     received_at: datetime
+    # The registry snapshot version intake placed it with; a consumer holding an older one refreshes.
+    snapshot_version: int = 0
 
 
 class ComplaintMerged(Payload):

@@ -18,6 +18,9 @@ class DispatchHandlers:
     async def on_complaint_received(
         self, session: AsyncSession, payload: ComplaintReceived, envelope: Envelope
     ) -> None:
+        if self.cache.index is None or payload.snapshot_version > self.cache.version:
+            # Intake placed it with a newer city than ours (a category or rule just added).
+            await self.cache.refresh()
         if self.cache.index is None:
             raise RuntimeError("registry snapshot not loaded yet")  # retried, not lost
         await dispatch_complaint(

@@ -93,6 +93,7 @@ def prepare(ctx: IntakeContext, draft: Draft, checked: Checked) -> Prepared:
         street_code=place.street_code,
         community_code=place.community_code,
         received_at=now,
+        snapshot_version=ctx.cache.version,
     )
     return Prepared(values, event)
 

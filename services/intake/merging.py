@@ -62,6 +62,7 @@ async def undo_merge(*, session: AsyncSession, ctx: IntakeContext, complaint_id:
             street_code=complaint.street_code,
             community_code=complaint.community_code,
             received_at=now,
+            snapshot_version=ctx.cache.version,
         ),
         correlation_id=complaint.id,
     )
