@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 
 from shared.auth import ClientCredentials
 from shared.city import CitySnapshot
-from shared.events import REGISTRY_CHANGES, Envelope
+from shared.events import REGISTRY_CHANGES, Envelope, utcnow
 from shared.geo import Locator
 from shared.logging import get_logger
 from shared.routing import CityIndex
@@ -32,6 +33,7 @@ class SnapshotCache:
         self.index: CityIndex | None = None
         self.locator: Locator | None = None
         self._etag: str | None = None
+        self.checked_at: datetime | None = None  # when the registry last confirmed our copy current
         self._lock = asyncio.Lock()
 
     @property
@@ -46,17 +48,20 @@ class SnapshotCache:
     async def refresh(self) -> bool:
         """Fetch the current snapshot; True if a new version was installed."""
         async with self._lock:
+            asked_at = utcnow()
             headers = {"If-None-Match": self._etag} if self._etag else {}
             if self.token_provider is not None:
                 headers["Authorization"] = f"Bearer {await self.token_provider()}"
             async with httpx.AsyncClient(timeout=30) as client:
                 response = await client.get(f"{self.registry_url}/v1/snapshot", headers=headers)
             if response.status_code == 304:
+                self.checked_at = asked_at
                 return False
             response.raise_for_status()
             snapshot = CitySnapshot.model_validate_json(response.content)
             await asyncio.to_thread(self.install, snapshot)
             self._etag = response.headers.get("etag")
+            self.checked_at = asked_at
             log.info("snapshot.loaded", version=snapshot.version)
             return True
 
