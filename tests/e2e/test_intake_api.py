@@ -3,11 +3,8 @@ contact read, bad input, and residents' data kept off Kafka and out of the logs.
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -15,21 +12,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from shared.events import ALL_TOPICS, dlq_topic
+from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
 NAME, PHONE, EMAIL, ADDRESS = "王小明", "13912345678", "wxm@example.cn", "二街道幸福里7号楼3单元"
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], *, seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds}s (last: {result!r})")
-        await asyncio.sleep(0.1)
 
 
 def random_point() -> dict[str, float]:

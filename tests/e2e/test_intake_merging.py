@@ -17,12 +17,8 @@ import httpx
 import pytest
 
 from shared.embedded import free_port
-from tests.e2e.test_intake_api import (
-    create_complaint,
-    eventually,
-    resolve_by_department,
-    status_is,
-)
+from tests.e2e.polling import eventually
+from tests.e2e.test_intake_api import create_complaint, resolve_by_department, status_is
 
 pytestmark = pytest.mark.e2e
 

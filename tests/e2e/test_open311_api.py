@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from georeport import GeoReport
 
-from tests.e2e.test_intake_api import eventually, random_point, resolve_by_department
+from tests.e2e.polling import eventually
+from tests.e2e.test_intake_api import random_point, resolve_by_department
 
 pytestmark = pytest.mark.e2e
 
