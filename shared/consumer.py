@@ -39,6 +39,8 @@ class ConsumerSpec:
     topics: list[str]
     handlers: Mapping[str, Handler]
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Events this consumer ignores without opening a transaction (e.g. stages it does not show).
+    wants: Callable[[Envelope], bool] | None = None
 
 
 class EventConsumer:
@@ -113,7 +115,7 @@ class EventConsumer:
             await self._dead_letter(record, f"undecodable: {exc!r}", reason="undecodable")
             return "dead_lettered"
         handler = self.spec.handlers.get(envelope.type)
-        if handler is None:
+        if handler is None or (self.spec.wants is not None and not self.spec.wants(envelope)):
             EVENTS_CONSUMED.labels(self.service, record.topic, envelope.type, "skipped").inc()
             return "skipped"
         structlog.contextvars.bind_contextvars(

@@ -31,7 +31,14 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings=settings,
         tables=MESSAGING,
         consumers=(
-            [ConsumerSpec(group="intake", topics=[WHISTLES, SLA_EVENTS], handlers=handlers.table())]
+            [
+                ConsumerSpec(
+                    group="intake",
+                    topics=[WHISTLES, SLA_EVENTS],
+                    handlers=handlers.table(),
+                    wants=handlers.wants,
+                )
+            ]
             if settings.consume_events
             else []
         ),

@@ -24,6 +24,11 @@ class IntakeHandlers:
     def __init__(self, ctx: IntakeContext) -> None:
         self.ctx = ctx
 
+    @staticmethod
+    def wants(envelope: Envelope) -> bool:
+        """Only the resolve deadline matters here: other clocks are skipped before any transaction."""
+        return envelope.type != "clock.started" or envelope.payload.get("stage") == "resolve"
+
     def table(self) -> dict[str, Any]:
         return {
             "whistle.issued": self.on_whistle_issued,

@@ -38,3 +38,34 @@ def test_dlq_headers_carry_error_and_source_position() -> None:
         "x-source-offset": b"41",
         "x-consumer-group": b"dispatch",
     }
+
+
+async def test_event_the_consumer_does_not_want_is_skipped_without_a_transaction() -> None:
+    from aiokafka.structs import ConsumerRecord
+
+    from shared.consumer import ConsumerSpec, EventConsumer
+    from shared.events import Envelope
+
+    def no_database() -> None:
+        raise AssertionError("a skipped event must not open a transaction")
+
+    async def handler(*_: object) -> None:
+        raise AssertionError("a skipped event must not be handled")
+
+    spec = ConsumerSpec(
+        group="g",
+        topics=["t"],
+        handlers={"clock.started": handler},
+        wants=lambda e: e.payload.get("stage") == "resolve",
+    )
+    consumer = EventConsumer(
+        spec,
+        service="test",
+        bootstrap_servers="unused",
+        sessions=no_database,  # type: ignore[arg-type]
+        inbox=None,
+        dlq_producer=None,
+    )  # type: ignore[arg-type]
+    value = Envelope(type="clock.started", producer="sla", correlation_id="c", payload={"stage": "sign_off"})
+    record = ConsumerRecord("t", 0, 7, 0, 0, b"c", value.to_bytes(), None, 1, 1, ())
+    assert await consumer.process(record) == "skipped"
