@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import models as m
 from services.registry.city_validation import SLA_URGENCIES
+from services.registry.client_secrets import hash_secrets
 from shared.city import (
     Agency,
     Backstop,
@@ -38,25 +36,6 @@ from shared.city import (
 )
 from shared.errors import Unavailable, Unprocessable
 from shared.events import utcnow
-
-
-def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
-    salt = salt or os.urandom(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-async def hash_secrets(secrets: Sequence[str]) -> list[str]:
-    """Hash many secrets on worker threads (scrypt releases the GIL; ~50 ms each)."""
-    workers = max(1, min(len(secrets), os.cpu_count() or 1))
-    semaphore = asyncio.Semaphore(workers)
-
-    async def one(secret: str) -> str:
-        async with semaphore:
-            return await asyncio.to_thread(hash_secret, secret)
-
-    return list(await asyncio.gather(*(one(s) for s in secrets)))
-
 
 # --- versions and the write lock ---------------------------------------------------------------------
 
@@ -564,7 +543,6 @@ async def community_polygons(session: AsyncSession, street_code: str) -> list[li
 __all__ = [
     "bump_version",
     "current_version",
-    "hash_secret",
     "is_seeded",
     "load_city",
     "lock_for_write",

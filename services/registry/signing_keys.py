@@ -7,8 +7,6 @@ key id) never see a valid token they cannot check.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import uuid
@@ -23,21 +21,11 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.client_scopes import scopes_for
+from services.registry.client_secrets import check_secret
 from services.registry.models import ApiClient, ApiKey, SigningKey
 from shared.auth import ACCESS, API_KEY, AUDIENCE, ISSUER
 from shared.errors import NotFound, Unauthorized
 from shared.events import utcnow
-
-
-def check_secret(secret: str, stored: str) -> bool:
-    try:
-        scheme, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
-    return hmac.compare_digest(candidate.hex(), digest)
 
 
 def _new_key() -> SigningKey:

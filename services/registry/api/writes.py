@@ -75,8 +75,9 @@ router = APIRouter(prefix="/v1", tags=["registry: admin"], dependencies=[Depends
 Admin = Annotated[Principal, require("registry:write")]
 
 
-def _written(out: Any, written: tuple[Any, int]) -> dict[str, Any]:
-    return {"snapshot_version": written[1], "item": out(written[0])}
+def _written(out: Any, written: tuple[Any, int]) -> Written[Any]:
+    """The row as `out` renders it, with the snapshot version the write produced."""
+    return Written.model_validate({"snapshot_version": written[1], "item": out(written[0])})
 
 
 # --- districts ---------------------------------------------------------------------------------------
@@ -84,26 +85,20 @@ def _written(out: Any, written: tuple[Any, int]) -> dict[str, Any]:
 
 @router.post("/districts", status_code=201)
 async def create_district(body: DistrictIn, session: SessionDep, principal: Admin) -> Written[DistrictOut]:
-    return Written.model_validate(
-        _written(DistrictOut.model_validate, await geography.create_district(session, body))
-    )
+    return _written(DistrictOut.model_validate, await geography.create_district(session, body))
 
 
 @router.patch("/districts/{code}")
 async def update_district(
     code: str, body: DistrictPatch, session: SessionDep, principal: Admin
 ) -> Written[DistrictOut]:
-    return Written.model_validate(
-        _written(DistrictOut.model_validate, await geography.update_district(session, code, body))
-    )
+    return _written(DistrictOut.model_validate, await geography.update_district(session, code, body))
 
 
 @router.delete("/districts/{code}")
 async def retire_district(code: str, session: SessionDep, principal: Admin) -> Written[DistrictOut]:
     """Retire a district; its streets must be retired first."""
-    return Written.model_validate(
-        _written(DistrictOut.model_validate, await geography.retire_district(session, code))
-    )
+    return _written(DistrictOut.model_validate, await geography.retire_district(session, code))
 
 
 # --- streets, communities, street units --------------------------------------------------------------
@@ -113,79 +108,64 @@ async def retire_district(code: str, session: SessionDep, principal: Admin) -> W
 async def create_street(body: StreetIn, session: SessionDep, principal: Admin) -> Written[StreetOut]:
     """A street with its own units; `served_by` agencies take it on (department rules covering its
     district need an agency of each kind they name serving it)."""
-    return Written.model_validate(_written(views.street_out, await geography.create_street(session, body)))
+    return _written(views.street_out, await geography.create_street(session, body))
 
 
 @router.patch("/streets/{code}")
 async def update_street(
     code: str, body: StreetPatch, session: SessionDep, principal: Admin
 ) -> Written[StreetOut]:
-    return Written.model_validate(
-        _written(views.street_out, await geography.update_street(session, code, body))
-    )
+    return _written(views.street_out, await geography.update_street(session, code, body))
 
 
 @router.delete("/streets/{code}")
 async def retire_street(code: str, session: SessionDep, principal: Admin) -> Written[StreetOut]:
     """Retire a street with its units (agencies stop serving it); its communities must go first."""
-    return Written.model_validate(_written(views.street_out, await geography.retire_street(session, code)))
+    return _written(views.street_out, await geography.retire_street(session, code))
 
 
-async def _community_out(session: AsyncSession, written: tuple[m.Community, int]) -> dict[str, Any]:
-    row = written[0]
-    street = await session.get(m.Street, row.street_code)
+async def _community_out(session: AsyncSession, written: tuple[m.Community, int]) -> Written[Any]:
+    street = await session.get(m.Street, written[0].street_code)
     district = street.district_code if street else ""
-    return {"snapshot_version": written[1], "item": views.community_out(row, district)}
+    return _written(lambda row: views.community_out(row, district), written)
 
 
 @router.post("/communities", status_code=201)
 async def create_community(body: CommunityIn, session: SessionDep, principal: Admin) -> Written[CommunityOut]:
     """A community with its polygon: valid, not self-intersecting, overlapping no other community."""
-    return Written.model_validate(
-        await _community_out(session, await geography.create_community(session, body))
-    )
+    return await _community_out(session, await geography.create_community(session, body))
 
 
 @router.patch("/communities/{code}")
 async def update_community(
     code: str, body: CommunityPatch, session: SessionDep, principal: Admin
 ) -> Written[CommunityOut]:
-    return Written.model_validate(
-        await _community_out(session, await geography.update_community(session, code, body))
-    )
+    return await _community_out(session, await geography.update_community(session, code, body))
 
 
 @router.delete("/communities/{code}")
 async def retire_community(code: str, session: SessionDep, principal: Admin) -> Written[CommunityOut]:
-    return Written.model_validate(
-        await _community_out(session, await geography.retire_community(session, code))
-    )
+    return await _community_out(session, await geography.retire_community(session, code))
 
 
 @router.post("/street-units", status_code=201)
 async def create_street_unit(
     body: StreetUnitIn, session: SessionDep, principal: Admin
 ) -> Written[StreetUnitOut]:
-    return Written.model_validate(
-        _written(StreetUnitOut.model_validate, await geography.create_street_unit(session, body))
-    )
+    return _written(StreetUnitOut.model_validate, await geography.create_street_unit(session, body))
 
 
 @router.patch("/street-units/{code}")
 async def update_street_unit(
     code: str, body: StreetUnitPatch, session: SessionDep, principal: Admin
 ) -> Written[StreetUnitOut]:
-    return Written.model_validate(
-        _written(StreetUnitOut.model_validate, await geography.update_street_unit(session, code, body))
-    )
+    return _written(StreetUnitOut.model_validate, await geography.update_street_unit(session, code, body))
 
 
 @router.delete("/street-units/{code}")
 async def retire_street_unit(code: str, session: SessionDep, principal: Admin) -> Written[StreetUnitOut]:
     """Retire a unit; refused while a street-unit rule still needs it at its street."""
-    return Written.model_validate(
-        _written(StreetUnitOut.model_validate, await geography.retire_street_unit(session, code))
-    )
+    return _written(StreetUnitOut.model_validate, await geography.retire_street_unit(session, code))
 
 
 # --- departments and agencies ------------------------------------------------------------------------
@@ -195,33 +175,25 @@ async def retire_street_unit(code: str, session: SessionDep, principal: Admin) -
 async def create_department(
     body: DepartmentIn, session: SessionDep, principal: Admin
 ) -> Written[DepartmentOut]:
-    return Written.model_validate(
-        _written(DepartmentOut.model_validate, await organisation.create_department(session, body))
-    )
+    return _written(DepartmentOut.model_validate, await organisation.create_department(session, body))
 
 
 @router.patch("/departments/{code}")
 async def update_department(
     code: str, body: DepartmentPatch, session: SessionDep, principal: Admin
 ) -> Written[DepartmentOut]:
-    return Written.model_validate(
-        _written(DepartmentOut.model_validate, await organisation.update_department(session, code, body))
-    )
+    return _written(DepartmentOut.model_validate, await organisation.update_department(session, code, body))
 
 
 @router.delete("/departments/{code}")
 async def retire_department(code: str, session: SessionDep, principal: Admin) -> Written[DepartmentOut]:
     """Retire a department; its agencies must be retired first."""
-    return Written.model_validate(
-        _written(DepartmentOut.model_validate, await organisation.retire_department(session, code))
-    )
+    return _written(DepartmentOut.model_validate, await organisation.retire_department(session, code))
 
 
 @router.post("/agencies", status_code=201)
 async def create_agency(body: AgencyIn, session: SessionDep, principal: Admin) -> Written[AgencyOut]:
-    return Written.model_validate(
-        _written(AgencyOut.model_validate, await organisation.create_agency(session, body))
-    )
+    return _written(AgencyOut.model_validate, await organisation.create_agency(session, body))
 
 
 @router.patch("/agencies/{code}")
@@ -229,16 +201,12 @@ async def update_agency(
     code: str, body: AgencyPatch, session: SessionDep, principal: Admin
 ) -> Written[AgencyOut]:
     """Change an agency; refused when a department rule would be left with a street no agency serves."""
-    return Written.model_validate(
-        _written(AgencyOut.model_validate, await organisation.update_agency(session, code, body))
-    )
+    return _written(AgencyOut.model_validate, await organisation.update_agency(session, code, body))
 
 
 @router.delete("/agencies/{code}")
 async def retire_agency(code: str, session: SessionDep, principal: Admin) -> Written[AgencyOut]:
-    return Written.model_validate(
-        _written(AgencyOut.model_validate, await organisation.retire_agency(session, code))
-    )
+    return _written(AgencyOut.model_validate, await organisation.retire_agency(session, code))
 
 
 # --- categories and the duty list --------------------------------------------------------------------
@@ -246,26 +214,20 @@ async def retire_agency(code: str, session: SessionDep, principal: Admin) -> Wri
 
 @router.post("/categories", status_code=201)
 async def create_category(body: CategoryIn, session: SessionDep, principal: Admin) -> Written[CategoryOut]:
-    return Written.model_validate(
-        _written(CategoryOut.model_validate, await organisation.create_category(session, body))
-    )
+    return _written(CategoryOut.model_validate, await organisation.create_category(session, body))
 
 
 @router.patch("/categories/{code}")
 async def update_category(
     code: str, body: CategoryPatch, session: SessionDep, principal: Admin
 ) -> Written[CategoryOut]:
-    return Written.model_validate(
-        _written(CategoryOut.model_validate, await organisation.update_category(session, code, body))
-    )
+    return _written(CategoryOut.model_validate, await organisation.update_category(session, code, body))
 
 
 @router.delete("/categories/{code}")
 async def retire_category(code: str, session: SessionDep, principal: Admin) -> Written[CategoryOut]:
     """Retire a category; refused while a rule in force or a duty item still names it."""
-    return Written.model_validate(
-        _written(CategoryOut.model_validate, await organisation.retire_category(session, code))
-    )
+    return _written(CategoryOut.model_validate, await organisation.retire_category(session, code))
 
 
 def _block_out(row: m.DutyBlock) -> DutyBlockOut:
@@ -278,28 +240,24 @@ def _block_out(row: m.DutyBlock) -> DutyBlockOut:
 async def create_duty_block(
     body: DutyBlockIn, session: SessionDep, principal: Admin
 ) -> Written[DutyBlockOut]:
-    return Written.model_validate(_written(_block_out, await organisation.create_duty_block(session, body)))
+    return _written(_block_out, await organisation.create_duty_block(session, body))
 
 
 @router.patch("/duty-list/blocks/{code}")
 async def update_duty_block(
     code: str, body: DutyBlockPatch, session: SessionDep, principal: Admin
 ) -> Written[DutyBlockOut]:
-    return Written.model_validate(
-        _written(_block_out, await organisation.update_duty_block(session, code, body))
-    )
+    return _written(_block_out, await organisation.update_duty_block(session, code, body))
 
 
 @router.delete("/duty-list/blocks/{code}")
 async def retire_duty_block(code: str, session: SessionDep, principal: Admin) -> Written[DutyBlockOut]:
-    return Written.model_validate(_written(_block_out, await organisation.retire_duty_block(session, code)))
+    return _written(_block_out, await organisation.retire_duty_block(session, code))
 
 
 @router.post("/duty-list/items", status_code=201)
 async def create_duty_item(body: DutyItemIn, session: SessionDep, principal: Admin) -> Written[DutyItemOut]:
-    return Written.model_validate(
-        _written(DutyItemOut.model_validate, await organisation.create_duty_item(session, body))
-    )
+    return _written(DutyItemOut.model_validate, await organisation.create_duty_item(session, body))
 
 
 @router.patch("/duty-list/items/{code}")
@@ -307,16 +265,12 @@ async def update_duty_item(
     code: str, body: DutyItemPatch, session: SessionDep, principal: Admin
 ) -> Written[DutyItemOut]:
     """Change an item; taking a category off the list is refused while a rule sends it to a street unit."""
-    return Written.model_validate(
-        _written(DutyItemOut.model_validate, await organisation.update_duty_item(session, code, body))
-    )
+    return _written(DutyItemOut.model_validate, await organisation.update_duty_item(session, code, body))
 
 
 @router.delete("/duty-list/items/{code}")
 async def retire_duty_item(code: str, session: SessionDep, principal: Admin) -> Written[DutyItemOut]:
-    return Written.model_validate(
-        _written(DutyItemOut.model_validate, await organisation.retire_duty_item(session, code))
-    )
+    return _written(DutyItemOut.model_validate, await organisation.retire_duty_item(session, code))
 
 
 # --- rules and policies ------------------------------------------------------------------------------
@@ -330,7 +284,7 @@ def _rule_out(row: m.Rule) -> RuleOut:
 async def create_rule(body: RuleIn, session: SessionDep, principal: Admin) -> Written[RuleOut]:
     """A routing rule. Refused (422) when it hands a category that is not on the street duty list to
     a street unit, or when some street in its scope has no serving agency of a kind it names."""
-    return Written.model_validate(_written(_rule_out, await rules.create_rule(session, body)))
+    return _written(_rule_out, await rules.create_rule(session, body))
 
 
 @router.patch("/rules/{rule_id}")
@@ -338,7 +292,7 @@ async def update_rule(
     rule_id: int, body: RulePatch, session: SessionDep, principal: Admin
 ) -> Written[RuleOut]:
     """A new version of the rule's target from `effective_from` (default now); the old one ends then."""
-    return Written.model_validate(_written(_rule_out, await rules.update_rule(session, rule_id, body)))
+    return _written(_rule_out, await rules.update_rule(session, rule_id, body))
 
 
 @router.delete("/rules/{rule_id}")
@@ -348,7 +302,7 @@ async def retire_rule(
     principal: Admin,
     at: Annotated[datetime | None, Query(description="when the rule stops (default now)")] = None,
 ) -> Written[RuleOut]:
-    return Written.model_validate(_written(_rule_out, await rules.retire_rule(session, rule_id, at)))
+    return _written(_rule_out, await rules.retire_rule(session, rule_id, at))
 
 
 def _policy_out(row: m.Policy) -> PolicyOut:
@@ -360,7 +314,7 @@ async def put_sla_policy(
     urgency: Urgency, body: SlaPolicyIn, session: SessionDep, principal: Admin
 ) -> Written[PolicyOut]:
     """A new version of the SLA policy for one urgency, from `effective_from` (default now)."""
-    return Written.model_validate(_written(_policy_out, await rules.put_sla_policy(session, urgency, body)))
+    return _written(_policy_out, await rules.put_sla_policy(session, urgency, body))
 
 
 @router.put("/policies/scoring")
@@ -368,13 +322,13 @@ async def put_scoring_policy(
     body: ScoringPolicyIn, session: SessionDep, principal: Admin
 ) -> Written[PolicyOut]:
     """A new version of the scoring weights (summing to 1), from `effective_from` (default now)."""
-    return Written.model_validate(_written(_policy_out, await rules.put_scoring_policy(session, body)))
+    return _written(_policy_out, await rules.put_scoring_policy(session, body))
 
 
 @router.delete("/policies/{policy_id}")
 async def retire_policy(policy_id: int, session: SessionDep, principal: Admin) -> Written[PolicyOut]:
     """Withdraw a policy version scheduled for later (one in force is replaced, never removed)."""
-    return Written.model_validate(_written(_policy_out, await rules.retire_policy(session, policy_id)))
+    return _written(_policy_out, await rules.retire_policy(session, policy_id))
 
 
 # --- the work calendar -------------------------------------------------------------------------------
@@ -392,13 +346,11 @@ async def put_calendar_override(
     day: date, body: CalendarOverrideIn, session: SessionDep, principal: Admin
 ) -> Written[CalendarOverrideOut]:
     """Make a local date a working day or not, whatever the official calendar says."""
-    return Written.model_validate(
-        _written(_override_out, await rules.put_calendar_override(session, day, body))
-    )
+    return _written(_override_out, await rules.put_calendar_override(session, day, body))
 
 
 @router.delete("/calendar/overrides/{day}")
 async def retire_calendar_override(
     day: date, session: SessionDep, principal: Admin
 ) -> Written[CalendarOverrideOut]:
-    return Written.model_validate(_written(_override_out, await rules.retire_calendar_override(session, day)))
+    return _written(_override_out, await rules.retire_calendar_override(session, day))
