@@ -1,11 +1,6 @@
-"""The registry's city data files (format: see `shared.city`)."""
+"""Where the registry's city data files are (their format: `shared.city`, data/README.md)."""
 
 from pathlib import Path
 
-from shared.city import *  # noqa: F403
-from shared.city import CityData, load_city
-
 DATA_DIR = Path(__file__).parent / "data"
 DEMO_CITY = DATA_DIR / "demo_city.yaml"
-
-__all__ = ["DATA_DIR", "DEMO_CITY", "CityData", "load_city"]
