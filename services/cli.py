@@ -26,9 +26,12 @@ def up(
     pg_port: Annotated[int, typer.Option(help="embedded PostgreSQL port")] = 15432,
     broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 19092,
     seed: Annotated[bool, typer.Option(help="seed the demo city if the registry is empty")] = True,
+    base_port: Annotated[
+        int, typer.Option(help="services listen on BASE+1 … BASE+4 (registry, intake, dispatch, sla)")
+    ] = 8000,
 ) -> None:
     """Start the whole system on this machine (embedded PostgreSQL and broker unless configured)."""
-    from services.local_stack import StackConfig, run_stack
+    from services.local_stack import SERVICE_PORTS, StackConfig, run_stack
 
     infra = InfraSettings()
     config = StackConfig(
@@ -36,6 +39,7 @@ def up(
         pg_port=pg_port,
         broker_port=broker_port,
         seed=seed,
+        ports={name: port - 8000 + base_port for name, port in SERVICE_PORTS.items()},
         database_url=infra.database_url if "database_url" in infra.model_fields_set else None,
         bootstrap_servers=(
             infra.kafka_bootstrap_servers if "kafka_bootstrap_servers" in infra.model_fields_set else None
@@ -179,6 +183,99 @@ def api_key(
     if response.status_code != 201:
         raise typer.BadParameter(f"the registry refused: {response.text}")
     typer.echo(response.json()["api_key"])
+
+
+dlq = typer.Typer(help="Dead-letter queues: what could never be handled, and sending it back.")
+app.add_typer(dlq, name="dlq")
+BootstrapOption = Annotated[
+    str | None, typer.Option("--bootstrap", help="the broker (default: KAFKA_BOOTSTRAP_SERVERS)")
+]
+
+
+def _bootstrap(value: str | None) -> str:
+    return value or InfraSettings().kafka_bootstrap_servers
+
+
+@dlq.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Argument(help="the source topic, e.g. intake.complaints")],
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """List the entries of TOPIC's DLQ (PARTITION:OFFSET, when, event, error)."""
+    from rich.table import Table
+
+    from shared.dlq import read_dead_letters
+
+    entries = asyncio.run(read_dead_letters(_bootstrap(bootstrap), topic))
+    table = Table("entry", "dead-lettered at", "event", "complaint", "source", "error")
+    for e in entries:
+        envelope = e.envelope()
+        where = f"{e.headers.get('x-source-partition', '?')}:{e.headers.get('x-source-offset', '?')}"
+        source = f"{e.source_topic}/{where}"
+        table.add_row(
+            e.ref,
+            e.timestamp.isoformat(timespec="seconds"),
+            f"{envelope.type} v{envelope.version}" if envelope else "(undecodable)",
+            envelope.correlation_id if envelope else "",
+            source,
+            e.error[:120],
+        )
+    from rich.console import Console
+
+    Console().print(table)
+    typer.echo(f"{len(entries)} entries in {topic}.dlq")
+
+
+@dlq.command("show")
+def dlq_show(
+    topic: Annotated[str, typer.Argument(help="the source topic")],
+    offset: Annotated[str, typer.Argument(help="the entry: PARTITION:OFFSET, or OFFSET if unambiguous")],
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """Print one DLQ entry: its headers and the message."""
+    import orjson
+
+    from shared.dlq import read_dead_letters, select
+
+    entries = asyncio.run(read_dead_letters(_bootstrap(bootstrap), topic))
+    try:
+        (entry,) = select(entries, [offset])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    envelope = entry.envelope()
+    body = envelope.model_dump(mode="json") if envelope else entry.value.decode(errors="replace")
+    typer.echo(
+        orjson.dumps(
+            {
+                "entry": entry.ref,
+                "at": entry.timestamp.isoformat(),
+                "headers": entry.headers,
+                "message": body,
+            },
+            option=orjson.OPT_INDENT_2,
+        ).decode()
+    )
+
+
+@dlq.command("redrive")
+def dlq_redrive(
+    topic: Annotated[str, typer.Argument(help="the source topic")],
+    offsets: Annotated[
+        list[str] | None, typer.Option("--offsets", help="entries to send back (default: all)")
+    ] = None,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """Send DLQ entries back to their source topic (each takes effect once: consumers keep an inbox)."""
+    from shared.dlq import read_dead_letters, redrive, select
+
+    servers = _bootstrap(bootstrap)
+    entries = asyncio.run(read_dead_letters(servers, topic))
+    try:
+        chosen = select(entries, [o for value in offsets for o in value.split(",")] if offsets else None)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    sent = asyncio.run(redrive(servers, topic, chosen))
+    typer.echo(f"redrove {sent} entries of {topic}.dlq")
 
 
 @app.command("pii-key")

@@ -30,9 +30,27 @@ def asyncpg_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    statement_timeout_ms: int = 0,
+    idle_in_transaction_timeout_ms: int = 0,
+) -> AsyncEngine:
+    """An engine whose sessions the server ends when a statement or an idle transaction outlives its
+    timeout (0: no limit), and whose errors never show bound parameters (residents' data)."""
+    server_settings = {}
+    if statement_timeout_ms:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
+    if idle_in_transaction_timeout_ms:
+        server_settings["idle_in_transaction_session_timeout"] = str(idle_in_transaction_timeout_ms)
     return create_async_engine(
-        asyncpg_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"server_settings": server_settings} if server_settings else {},
     )
 
 

@@ -148,7 +148,8 @@ class EmbeddedPostgres:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
-        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+        if self.running_postmaster() is None:
+            (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
         args = [
             str(self.bin_dir / "postgres"),
             "-D",
@@ -218,8 +219,40 @@ class EmbeddedPostgres:
         if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":
             self.psql(f'CREATE DATABASE "{name}"')
 
+    def pg_ctl(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args],
+            check=True,
+            user=self.user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+        )
+
+    def crash(self) -> None:
+        """Stop at once, as a power cut would (`-m immediate`: no checkpoint; recovery on start)."""
+        self.pg_ctl("stop", "-m", "immediate", "-w")
+        if self.process is not None:
+            self.process.wait(15)
+
+    def running_postmaster(self) -> int | None:
+        """The pid of a postmaster running on our data directory (ours, or one an operator started)."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
-        _stop(self.process, signal.SIGINT)  # fast shutdown: roll back clients, checkpoint, exit
+        """Fast shutdown: roll back clients, checkpoint, exit — also of a server an operator restarted
+        on our data directory after the one we started had gone."""
+        _stop(self.process, signal.SIGINT)
+        if self.running_postmaster() is not None:
+            try:
+                self.pg_ctl("stop", "-m", "fast", "-w")
+            except (subprocess.SubprocessError, OSError) as exc:
+                log.warning("embedded.postgres_stop_failed", error=repr(exc))
 
 
 class EmbeddedBroker:
@@ -272,7 +305,18 @@ class EmbeddedBroker:
         wait_for_port(self.host, self.port, timeout=timeout, process=self.process, what="broker")
         log.info("embedded.broker_started", bootstrap=self.bootstrap_servers)
 
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
         _stop(self.process, signal.SIGTERM)
 
 

@@ -7,7 +7,8 @@
     ├── NotFound            404
     ├── Conflict            409
     ├── Unprocessable       422 (with `errors`: one entry per field problem)
-    └── Unavailable         503
+    │   └── Rejected        422, raised by an event handler: this event can never be applied
+    └── Unavailable         503 (to a consumer: a dependency is away, try again later)
 
 Raise them anywhere; `install_problem_handlers` renders them, and FastAPI's own validation
 errors, as `application/problem+json`.
@@ -66,6 +67,10 @@ class Conflict(WhistleError):
 
 class Unprocessable(WhistleError):
     status, title = 422, "Unprocessable content"
+
+
+class Rejected(Unprocessable):
+    title = "Rejected"
 
 
 class Unavailable(WhistleError):

@@ -46,6 +46,14 @@ class Envelope(BaseModel):
     def from_bytes(cls, raw: bytes) -> Envelope:
         return cls.model_validate(orjson.loads(raw))
 
+    @classmethod
+    def decode(cls, raw: bytes | None) -> Envelope:
+        """The envelope in a message, or UndecodableEvent saying why there is none."""
+        try:
+            return cls.model_validate(orjson.loads(raw or b""))
+        except (orjson.JSONDecodeError, ValueError) as exc:
+            raise UndecodableEvent(f"not an event envelope: {exc!s:.300}") from None
+
 
 class Payload(BaseModel):
     """Base of every payload model. `TYPE`/`VERSION`/`TOPIC` say where it goes."""
@@ -231,6 +239,10 @@ EVENT_MODELS: dict[tuple[str, int], type[Payload]] = {
 
 class UnknownEventVersion(Exception):
     """An event type we handle, in a version we do not know: it goes to the DLQ, never guessed at."""
+
+
+class UndecodableEvent(Exception):
+    """Bytes that are not an event envelope at all: they go to the DLQ."""
 
 
 def envelope_for(payload: Payload, *, producer: str, correlation_id: str) -> Envelope:

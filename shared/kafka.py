@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaConnectionError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.events import dlq_topic
 from shared.logging import get_logger
 from shared.messaging_tables import PendingMessage
+from shared.outbox_relay import Published
 
 log = get_logger(__name__)
 
@@ -70,19 +81,80 @@ async def ensure_topics(
 
 
 class KafkaPublisher:
-    """Sends a batch and waits for every acknowledgement; raises if any send fails."""
+    """Publishes outbox rows as one record batch per partition, so that a batch lands whole or not
+    at all and the next round only starts after every batch of this one was acknowledged: the order
+    of each key's messages on its partition is the order of the rows, duplicates after a failure
+    included. A message larger than the broker takes, or for a topic the broker does not know, is
+    reported as never publishable instead of blocking the rows behind it."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, *, max_message_bytes: int = 1_000_000) -> None:
         self.producer = producer
+        self.max_message_bytes = max_message_bytes
+        self._partitioner = DefaultPartitioner()
 
-    async def publish(self, messages: Sequence[PendingMessage]) -> None:
-        futures = [
-            await self.producer.send(
-                m.topic,
-                m.value,
-                key=m.key.encode(),
-                headers=[(k, str(v).encode()) for k, v in m.headers.items()],
-            )
-            for m in messages
-        ]
-        await asyncio.gather(*futures)
+    async def publish(self, messages: Sequence[PendingMessage]) -> Published:
+        never: dict[int, str] = {}
+        by_partition: dict[tuple[str, int], list[PendingMessage]] = defaultdict(list)
+        for topic in dict.fromkeys(m.topic for m in messages):
+            partitions = await self._partitions(topic)
+            for m in (m for m in messages if m.topic == topic):
+                if partitions is None:
+                    never[m.row_id] = f"unknown topic: {topic}"
+                elif len(m.value) + len(m.key) > self.max_message_bytes:
+                    never[m.row_id] = f"too large: {len(m.value)} bytes (limit {self.max_message_bytes})"
+                else:
+                    partition = self._partitioner(m.key.encode(), partitions, partitions)
+                    by_partition[(topic, partition)].append(m)
+        results = await asyncio.gather(*(self._send_in_order(tp, ms) for tp, ms in by_partition.items()))
+        for rejected in results:
+            never.update(rejected)
+        return Published(never)
+
+    async def _partitions(self, topic: str) -> list[int] | None:
+        """The topic's partitions; None when the broker answers and does not know the topic."""
+        known = self.producer.client.cluster.partitions_for_topic(topic)
+        if not known:
+            if not await self.producer.client.force_metadata_update():
+                raise KafkaConnectionError("no metadata from the broker")
+            known = self.producer.client.cluster.partitions_for_topic(topic)
+            if not known:
+                try:
+                    known = await asyncio.wait_for(self.producer.partitions_for(topic), timeout=5)
+                except (TimeoutError, UnknownTopicOrPartitionError):
+                    return None
+        return sorted(known)
+
+    async def _send_in_order(self, tp: tuple[str, int], messages: list[PendingMessage]) -> dict[int, str]:
+        batches: list[tuple[Any, list[PendingMessage]]] = []
+        for m in messages:
+            if not batches or not _append(batches[-1][0], m):
+                batches.append((self.producer.create_batch(), []))
+                _append(batches[-1][0], m)
+            batches[-1][1].append(m)
+        rejected: dict[int, str] = {}
+        for batch, members in batches:
+            try:
+                await (await self.producer.send_batch(batch, tp[0], partition=tp[1]))
+            except (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError) as exc:
+                rejected.update(await self._send_one_by_one(tp, members, exc))
+        return rejected
+
+    async def _send_one_by_one(
+        self, tp: tuple[str, int], messages: list[PendingMessage], first: Exception
+    ) -> dict[int, str]:
+        """A batch the broker refused as a whole: find the messages it refuses on their own."""
+        log.warning("kafka.batch_refused", topic=tp[0], partition=tp[1], error=repr(first))
+        rejected: dict[int, str] = {}
+        for m in messages:
+            batch = self.producer.create_batch()
+            _append(batch, m)
+            try:
+                await (await self.producer.send_batch(batch, tp[0], partition=tp[1]))
+            except (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError) as exc:
+                rejected[m.row_id] = f"refused by the broker: {type(exc).__name__}"
+        return rejected
+
+
+def _append(batch: Any, m: PendingMessage) -> bool:
+    headers = [(k, str(v).encode()) for k, v in m.headers.items()]
+    return batch.append(key=m.key.encode(), value=m.value, timestamp=None, headers=headers) is not None

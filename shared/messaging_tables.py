@@ -1,11 +1,26 @@
-"""The outbox and inbox tables every service keeps in its own schema, and the SQL over them."""
+"""The outbox and inbox tables every service keeps in its own schema, and the SQL over them.
+
+**Outbox.** `Outbox.add` buffers an event in the caller's session; the buffered rows are written in
+one statement just before that session commits (a `before_commit` hook), so they commit or roll
+back with the state change. That statement first takes a transaction-level advisory lock on each
+complaint id it writes for, in sorted order, and holds it until commit: two transactions writing
+events of one complaint therefore draw their outbox ids in the order they commit, and a relay that
+publishes unsent rows in id order publishes each complaint's events in commit order. After the
+commit, the relay of this process is woken (`on_commit`).
+
+**Inbox.** A consumer records the `event_id`s of a batch in one statement in the transaction of
+their effects; those it has seen before come back as already seen.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -15,13 +30,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    event,
     func,
-    select,
     text,
-    update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.events import Envelope, Payload, envelope_for
 
@@ -30,6 +46,9 @@ from shared.events import Envelope, Payload, envelope_for
 class MessagingTables:
     outbox: Table
     inbox: Table
+
+
+PENDING_WHERE = "sent_at IS NULL AND failed_at IS NULL"
 
 
 def messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -45,7 +64,11 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("sent_at", DateTime(timezone=True)),
-        Index("ix_outbox_pending", "id", postgresql_where=text("sent_at IS NULL")),
+        Column("failed_at", DateTime(timezone=True)),  # set aside: it can never be published
+        Column("error", Text),
+        Index("ix_outbox_pending", "id", postgresql_where=text(PENDING_WHERE)),
+        Index("ix_outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
+        Index("ix_outbox_set_aside", "id", postgresql_where=text("failed_at IS NOT NULL")),
     )
     inbox = Table(
         "inbox",
@@ -54,11 +77,98 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("event_id", UUID(as_uuid=True), primary_key=True),
         Column("event_type", String(100), nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_inbox_processed_at", "processed_at"),
     )
     return MessagingTables(outbox=outbox, inbox=inbox)
 
 
-OUTBOX_WRITTEN = "outbox_written"  # set in session.info when a unit of work wrote events
+# --- the outbox: buffered in the session, written just before commit -----------------------------
+
+_PENDING = "whistle.outbox_pending"  # session.info: {table fullname: (table, [rows])}
+_WAKE: dict[str, list[Callable[[], None]]] = {}  # table fullname -> called after a commit wrote rows
+
+
+def on_commit(table: Table, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` after any session of this process commits rows into this outbox table.
+
+    Returns a function that removes the callback again."""
+    _WAKE.setdefault(table.fullname, []).append(callback)
+    return lambda: _WAKE.get(table.fullname, []).remove(callback)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    event_id: uuid.UUID
+    topic: str
+    key: str
+    value: bytes
+    headers: str  # JSON text
+
+
+def outbox_row(envelope: Envelope, *, topic: str) -> OutboxRow:
+    headers = orjson.dumps({"type": envelope.type, "version": str(envelope.version)}).decode()
+    return OutboxRow(envelope.event_id, topic, envelope.correlation_id, envelope.to_bytes(), headers)
+
+
+def _insert_sql(table: Table) -> str:
+    # The locks are taken (in the order given) before any row, and so any id, is made.
+    return f"""
+WITH locks AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock(hashtextextended($1 || k, 0)) FROM unnest($2::text[]) AS k
+)
+INSERT INTO {table.fullname} (event_id, topic, key, value, headers)
+SELECT e, t, k, v, h::jsonb
+FROM unnest($3::uuid[], $4::text[], $5::text[], $6::bytea[], $7::text[]) AS u(e, t, k, v, h)
+WHERE (SELECT count(*) FROM locks) >= 0"""
+
+
+def insert_params(table: Table, rows: Sequence[OutboxRow]) -> tuple[Any, ...]:
+    return (
+        f"{table.fullname}:",
+        sorted({r.key for r in rows}),
+        [r.event_id for r in rows],
+        [r.topic for r in rows],
+        [r.key for r in rows],
+        [r.value for r in rows],
+        [r.headers for r in rows],
+    )
+
+
+def buffer_rows(session: AsyncSession | Session, table: Table, rows: Sequence[OutboxRow]) -> None:
+    pending = session.info.setdefault(_PENDING, {})
+    pending.setdefault(table.fullname, (table, []))[1].extend(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_buffered(session: Session) -> None:
+    pending: dict[str, tuple[Table, list[OutboxRow]]] = session.info.get(_PENDING) or {}
+    if not pending:
+        return
+    connection = session.connection()
+    for table, rows in pending.values():
+        if rows:
+            connection.exec_driver_sql(_insert_sql(table), insert_params(table, rows))
+    session.info["whistle.outbox_written"] = [name for name, (_, rows) in pending.items() if rows]
+    pending.clear()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    for name in session.info.pop("whistle.outbox_written", ()):
+        for callback in _WAKE.get(name, ()):
+            callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_buffered(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop("whistle.outbox_written", None)
+
+
+async def write_rows(connection: AsyncConnection, table: Table, rows: Sequence[OutboxRow]) -> None:
+    """Write outbox rows on a connection whose transaction the caller commits (no session)."""
+    if rows:
+        await connection.exec_driver_sql(_insert_sql(table), insert_params(table, rows))
 
 
 class Outbox:
@@ -68,26 +178,21 @@ class Outbox:
         self.table = table
         self.producer = producer
 
+    def envelope(self, payload: Payload, *, correlation_id: str) -> Envelope:
+        """The envelope `add` writes for this payload."""
+        return envelope_for(payload, producer=self.producer, correlation_id=correlation_id)
+
     async def add(
         self, session: AsyncSession, payload: Payload, *, correlation_id: str, topic: str | None = None
     ) -> Envelope:
         """Write the event in the caller's transaction, keyed by the correlation (complaint) id."""
-        envelope = envelope_for(payload, producer=self.producer, correlation_id=correlation_id)
-        session.info[OUTBOX_WRITTEN] = True
-        await session.execute(
-            self.table.insert().values(
-                event_id=envelope.event_id,
-                topic=topic or payload.TOPIC,
-                key=correlation_id,
-                value=envelope.to_bytes(),
-                headers={"type": envelope.type, "version": str(envelope.version)},
-            )
-        )
+        envelope = self.envelope(payload, correlation_id=correlation_id)
+        buffer_rows(session, self.table, [outbox_row(envelope, topic=topic or payload.TOPIC)])
         return envelope
 
     async def backlog(self, session: AsyncSession) -> int:
         result = await session.execute(
-            select(func.count()).select_from(self.table).where(self.table.c.sent_at.is_(None))
+            text(f"SELECT count(*) FROM {self.table.fullname} WHERE {PENDING_WHERE}")
         )
         return int(result.scalar_one())
 
@@ -103,38 +208,32 @@ class PendingMessage:
     created_at: datetime
 
 
-async def claim_pending(session: AsyncSession, table: Table, limit: int) -> list[PendingMessage]:
-    """Lock the oldest unsent rows; rows another relay holds are skipped, not waited for."""
-    rows = await session.execute(
-        select(
-            table.c.id,
-            table.c.event_id,
-            table.c.topic,
-            table.c.key,
-            table.c.value,
-            table.c.headers,
-            table.c.created_at,
-        )
-        .where(table.c.sent_at.is_(None))
-        .order_by(table.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+def _inbox_sql(table: Table) -> str:
+    return f"""
+INSERT INTO {table.fullname} (consumer, event_id, event_type)
+SELECT $1, e, t FROM unnest($2::uuid[], $3::text[]) AS u(e, t)
+ON CONFLICT DO NOTHING
+RETURNING event_id"""
+
+
+async def first_seen(
+    session: AsyncSession, table: Table, *, consumer: str, events: Sequence[tuple[uuid.UUID, str]]
+) -> set[uuid.UUID]:
+    """Record the events (id, type) in the inbox; returns the ids this consumer had not seen."""
+    if not events:
+        return set()
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(
+        _inbox_sql(table), (consumer, [e for e, _ in events], [t for _, t in events])
     )
-    return [PendingMessage(*row) for row in rows]
-
-
-async def mark_sent(session: AsyncSession, table: Table, row_ids: list[int]) -> None:
-    await session.execute(update(table).where(table.c.id.in_(row_ids)).values(sent_at=func.now()))
+    return {row[0] for row in result}
 
 
 async def first_time_seen(
     session: AsyncSession, table: Table, *, consumer: str, event_id: uuid.UUID, event_type: str
 ) -> bool:
-    """Record the event in the inbox; False when this consumer has processed it before."""
-    result = await session.execute(
-        insert(table)
-        .values(consumer=consumer, event_id=event_id, event_type=event_type)
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
-    )
-    return result.first() is not None
+    """Record one event in the inbox; False when this consumer has processed it before."""
+    return bool(await first_seen(session, table, consumer=consumer, events=[(event_id, event_type)]))

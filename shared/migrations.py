@@ -66,3 +66,54 @@ def run_env(metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+# --- steps every service's history takes for the messaging tables --------------------------------
+
+
+def upgrade_messaging_set_aside(schema: str) -> None:
+    """Outbox rows can be set aside (`failed_at`, `error`); sent outbox and old inbox rows indexed
+    for pruning."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.add_column("outbox", sa.Column("failed_at", sa.DateTime(timezone=True)), schema=schema)
+    op.add_column("outbox", sa.Column("error", sa.Text()), schema=schema)
+    op.drop_index("ix_outbox_pending", table_name="outbox", schema=schema)
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["id"],
+        schema=schema,
+        postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_sent_at",
+        "outbox",
+        ["sent_at"],
+        schema=schema,
+        postgresql_where=sa.text("sent_at IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_outbox_set_aside",
+        "outbox",
+        ["id"],
+        schema=schema,
+        postgresql_where=sa.text("failed_at IS NOT NULL"),
+    )
+    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"], schema=schema)
+
+
+def downgrade_messaging_set_aside(schema: str) -> None:
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.drop_index("ix_inbox_processed_at", table_name="inbox", schema=schema)
+    op.drop_index("ix_outbox_set_aside", table_name="outbox", schema=schema)
+    op.drop_index("ix_outbox_sent_at", table_name="outbox", schema=schema)
+    op.drop_index("ix_outbox_pending", table_name="outbox", schema=schema)
+    op.create_index(
+        "ix_outbox_pending", "outbox", ["id"], schema=schema, postgresql_where=sa.text("sent_at IS NULL")
+    )
+    op.drop_column("outbox", "error", schema=schema)
+    op.drop_column("outbox", "failed_at", schema=schema)

@@ -7,18 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier, http_jwks_source
+from shared.consumer_decisions import Kind, classify
 from shared.errors import install_problem_handlers, problem
-from shared.logging import configure_logging
-from shared.messaging_tables import OUTBOX_WRITTEN
+from shared.logging import configure_logging, get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.runtime import Runtime
+
+log = get_logger(__name__)
 
 
 def create_app(
@@ -39,18 +44,28 @@ def create_app(
     app.state.runtime = runtime
     app.state.verifier = verifier or TokenVerifier(http_jwks_source(settings.registry_url))
     install_problem_handlers(app)
+    install_unavailable_handlers(app)
     app.add_middleware(HttpMetrics, service=settings.service_name)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": settings.service_name}
+    async def healthz() -> JSONResponse:
+        """Alive, unless a background task has been down longer than the grace time."""
+        down = runtime.unhealthy_tasks()
+        if down:
+            detail = ", ".join(f"{name} down {seconds:.0f}s" for name, seconds in down.items())
+            return problem(503, "Unhealthy", detail, tasks=runtime.supervisor.status())
+        return JSONResponse({"status": "ok", "service": settings.service_name})
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        problems = await runtime.problems()
+        """Each dependency's state; unready while a required one fails."""
+        checks = await runtime.checks()
+        details = {c.name: {"ok": c.ok, "detail": c.detail, "required": c.required} for c in checks}
+        problems = [f"{c.name}: {c.detail}" for c in checks if not c.ok and c.required]
         if problems:
-            return problem(503, "Not ready", "; ".join(problems), problems=problems)
-        return JSONResponse({"status": "ready", "service": settings.service_name})
+            return problem(503, "Not ready", "; ".join(problems), problems=problems, checks=details)
+        status = "ready" if all(c.ok for c in checks) else "degraded"
+        return JSONResponse({"status": status, "service": settings.service_name, "checks": details})
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -59,6 +74,23 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def install_unavailable_handlers(app: FastAPI) -> None:
+    """A request that failed because the database (or another dependency) is away answers 503 with
+    Retry-After, never a 500 and never a success: nothing it asked for was stored."""
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        if classify(exc) is not Kind.TRANSIENT:
+            log.error("http.unhandled_error", path=request.url.path, error=repr(exc)[:500])
+            return problem(500, "Internal error", "The request failed; nothing was changed.")
+        log.warning("http.dependency_unavailable", path=request.url.path, error=repr(exc)[:300])
+        response = problem(503, "Service unavailable", "A dependency is unavailable; retry later.")
+        response.headers["Retry-After"] = "2"
+        return response
+
+    for error in (DBAPIError, SQLAlchemyTimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(error, unavailable)
 
 
 class HttpMetrics:
@@ -96,13 +128,10 @@ def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
-    runtime = get_runtime(request)
-    async with runtime.sessions() as session:
-        async with session.begin():
-            yield session
-        if session.info.pop(OUTBOX_WRITTEN, False) and runtime.relay is not None:
-            runtime.relay.wake()  # publish now rather than at the next poll
+    """One transaction per request, committed before the response is sent (the commit wakes the
+    outbox relay when it wrote events)."""
+    async with get_runtime(request).sessions() as session, session.begin():
+        yield session
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -37,11 +37,28 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = None
     infra: InfraSettings = Field(default_factory=InfraSettings)
     db_pool_size: int = Field(default=10, ge=1)
-    outbox_batch_size: int = Field(default=200, ge=1)
-    outbox_poll_seconds: float = Field(default=0.05, gt=0)
+    # Every session: a statement running longer, or a transaction left idle longer, is ended by the
+    # server (a frozen process cannot hold locks for ever). 0 turns either off.
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
+    outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_idle_poll_seconds: float = Field(default=2.0, gt=0)
     outbox_max_backoff_seconds: float = Field(default=5.0, gt=0)
-    consumer_max_attempts: int = Field(default=3, ge=1)
-    consumer_retry_seconds: float = Field(default=0.2, ge=0)
+    max_message_bytes: int = Field(default=1_000_000, ge=1024)  # larger events are set aside
+    consumer_max_attempts: int = Field(default=5, ge=1)  # for errors neither transient nor permanent
+    consumer_retry_base_seconds: float = Field(default=0.5, gt=0)
+    consumer_retry_max_seconds: float = Field(default=30.0, gt=0)
+    consumer_fetch_wait_ms: int = Field(default=100, ge=0)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    consumer_heartbeat_interval_ms: int = Field(default=1_000, ge=100)
+    consumer_max_poll_interval_ms: int = Field(default=300_000, ge=1000)
+    consumer_request_timeout_ms: int = Field(default=40_000, ge=1000)
+    # A background task down (failing) longer than this turns /healthz red.
+    task_down_grace_seconds: float = Field(default=60.0, gt=0)
+    task_stable_seconds: float = Field(default=30.0, gt=0)
+    # Sent outbox rows and inbox rows are deleted after this many days, in small batches.
+    retention_days: float = Field(default=7.0, gt=0)
+    prune_interval_seconds: float = Field(default=3600.0, gt=0)
     registry_url: str = "http://127.0.0.1:8001"
     # The service's own client at the registry (to read the snapshot); none: ask without a token.
     registry_client_id: str | None = None

@@ -24,7 +24,11 @@ def build_app(settings: DispatchSettings | None = None) -> FastAPI:
     runtime = Runtime(
         settings=settings,
         tables=MESSAGING,
-        consumers=[ConsumerSpec(group="dispatch", topics=[COMPLAINTS], handlers=handlers.table())],  # type: ignore[arg-type]
+        consumers=[
+            ConsumerSpec(
+                group="dispatch", topics=[COMPLAINTS], handlers=handlers.table(), prepare=handlers.prepare
+            )
+        ],
         on_start=[cache.load_on_start],
         background=[cache.follow],
         ready_checks=[cache.ready_problem],

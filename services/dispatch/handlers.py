@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.routing import dispatch_complaint, redispatch_reopened
+from shared.consumer import Delivery, HandlerTable
 from shared.events import ComplaintReceived, ComplaintReopened, Envelope
 from shared.messaging_tables import Outbox
+from shared.routing import CityIndex
 from shared.snapshot_cache import SnapshotCache
 
 
@@ -17,18 +20,19 @@ class DispatchHandlers:
         self.cache = cache
         self.outbox = outbox
 
-    async def on_complaint_received(
-        self, session: AsyncSession, payload: ComplaintReceived, envelope: Envelope
-    ) -> None:
-        if self._may_be_stale(
-            payload.snapshot_version, payload.category, payload.street_code, payload.received_at
+    async def prepare(self, batch: Sequence[Delivery]) -> None:
+        """Before the batch's transaction: refresh our registry copy if it may predate a complaint in
+        it (a category or rule added just before the complaint came in). The registry being away is a
+        transient fault: the batch waits and is retried."""
+        self.cache.require()
+        if any(
+            isinstance(d.payload, ComplaintReceived)
+            and self._may_be_stale(
+                d.payload.snapshot_version, d.payload.category, d.payload.street_code, d.payload.received_at
+            )
+            for d in batch
         ):
-            await self.cache.refresh()  # a category or rule added just before the complaint came in
-        if self.cache.index is None:
-            raise RuntimeError("registry snapshot not loaded yet")  # retried, not lost
-        await dispatch_complaint(
-            session=session, complaint=payload, index=self.cache.index, outbox=self.outbox
-        )
+            await self.cache.refresh()
 
     def _may_be_stale(self, version: int, category: str, street_code: str, received_at: datetime) -> bool:
         """Our copy may predate the complaint: older than intake's, or it has no rule for the case
@@ -44,17 +48,21 @@ class DispatchHandlers:
         checked = self.cache.checked_at
         return not routable and (checked is None or checked < received_at)
 
+    def _index(self) -> CityIndex:
+        return self.cache.require().index
+
+    async def on_complaint_received(
+        self, session: AsyncSession, payload: ComplaintReceived, envelope: Envelope
+    ) -> None:
+        await dispatch_complaint(session=session, complaint=payload, index=self._index(), outbox=self.outbox)
+
     async def on_complaint_reopened(
         self, session: AsyncSession, payload: ComplaintReopened, envelope: Envelope
     ) -> None:
-        if self.cache.index is None:
-            raise RuntimeError("registry snapshot not loaded yet")
-        await redispatch_reopened(
-            session=session, complaint=payload, index=self.cache.index, outbox=self.outbox
-        )
+        await redispatch_reopened(session=session, complaint=payload, index=self._index(), outbox=self.outbox)
 
-    def table(self) -> dict[str, object]:
+    def table(self) -> HandlerTable:
         return {
-            "complaint.received": self.on_complaint_received,
-            "complaint.reopened": self.on_complaint_reopened,
+            ComplaintReceived: self.on_complaint_received,
+            ComplaintReopened: self.on_complaint_reopened,
         }

@@ -44,6 +44,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         ),
         background=[cache.follow],
         ready_checks=[cache.ready_problem],
+        broker_required=False,  # complaints are filed into the outbox while the broker is away
     )
     app = create_app(runtime, title="Whistle intake", routers=[router, open311_router])
     app.state.snapshot = cache

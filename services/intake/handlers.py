@@ -12,6 +12,7 @@ from services.intake import repository
 from services.intake.context import IntakeContext
 from services.intake.models import Complaint
 from services.intake.status import next_status, resident_note
+from shared.consumer import HandlerTable
 from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCompleted, WhistleIssued
 from shared.logging import get_logger
 
@@ -29,12 +30,12 @@ class IntakeHandlers:
         """Only the resolve deadline matters here: other clocks are skipped before any transaction."""
         return envelope.type != "clock.started" or envelope.payload.get("stage") == "resolve"
 
-    def table(self) -> dict[str, Any]:
+    def table(self) -> HandlerTable:
         return {
-            "whistle.issued": self.on_whistle_issued,
-            "assignment.signed_off": self.on_signed_off,
-            "whistle.completed": self.on_whistle_completed,
-            "clock.started": self.on_clock_started,
+            WhistleIssued: self.on_whistle_issued,
+            AssignmentSignedOff: self.on_signed_off,
+            WhistleCompleted: self.on_whistle_completed,
+            ClockStarted: self.on_clock_started,
         }
 
     async def on_whistle_issued(

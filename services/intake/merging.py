@@ -17,15 +17,20 @@ log = get_logger(__name__)
 
 
 async def undo_merge(*, session: AsyncSession, ctx: IntakeContext, complaint_id: str, by: str) -> Complaint:
+    # Locks are taken original first, then the merged complaint: the order the event handlers
+    # take them in (a matter, then those merged into it), so the two never deadlock.
+    seen = await repository.get(session, complaint_id)
+    original = None
+    if seen is not None and seen.merged_into is not None:
+        original = await repository.get(session, seen.merged_into, for_update=True)
     complaint = await repository.get(session, complaint_id, for_update=True)
     if complaint is None:
         raise NotFound(f"no complaint {complaint_id}")
-    if complaint.merged_into is None:
+    if complaint.merged_into is None or (original is not None and complaint.merged_into != original.id):
         raise Conflict(f"complaint {complaint_id} is not merged into another")
     if complaint.status == "closed":
         raise Conflict(f"complaint {complaint_id} is closed")
     now = utcnow()
-    original = await repository.get(session, complaint.merged_into, for_update=True)
     if original is not None:
         await repository.update_complaint(
             session, original.id, reporter_count=max(1, original.reporter_count - 1), updated_at=now

@@ -24,7 +24,7 @@ def build_app(settings: SlaSettings | None = None) -> FastAPI:
     runtime = Runtime(
         settings=settings,
         tables=MESSAGING,
-        consumers=[ConsumerSpec(group="sla", topics=[WHISTLES], handlers=handlers.table())],  # type: ignore[arg-type]
+        consumers=[ConsumerSpec(group="sla", topics=[WHISTLES], handlers=handlers.table())],
         on_start=[cache.load_on_start],
         background=[cache.follow],
         ready_checks=[cache.ready_problem],

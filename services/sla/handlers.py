@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.sla import repository
 from services.sla.clocks import WHISTLE_LEVEL, plan_clocks
+from shared.consumer import HandlerTable
 from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCompleted, WhistleIssued
 from shared.logging import get_logger
 from shared.messaging_tables import Outbox
@@ -22,9 +23,7 @@ class SlaHandlers:
     async def on_whistle_issued(
         self, session: AsyncSession, payload: WhistleIssued, envelope: Envelope
     ) -> None:
-        if self.cache.snapshot is None:
-            raise RuntimeError("registry snapshot not loaded yet")
-        city = self.cache.snapshot.city
+        city = self.cache.require().snapshot.city
         # Judged by the policy in force when the whistle was issued, on the city's work calendar.
         policy = city.policies_at(payload.issued_at).sla[payload.urgency]
         plans = plan_clocks(payload, policy, city.work_calendar())
@@ -64,9 +63,9 @@ class SlaHandlers:
             session, whistle_id=payload.whistle_id, stage="resolve", unit_code=WHISTLE_LEVEL, at=payload.at
         )
 
-    def table(self) -> dict[str, object]:
+    def table(self) -> HandlerTable:
         return {
-            "whistle.issued": self.on_whistle_issued,
-            "assignment.signed_off": self.on_signed_off,
-            "whistle.completed": self.on_whistle_completed,
+            WhistleIssued: self.on_whistle_issued,
+            AssignmentSignedOff: self.on_signed_off,
+            WhistleCompleted: self.on_whistle_completed,
         }

@@ -37,14 +37,20 @@ class Playground:
             )
 
 
-@pytest.fixture
-async def playground(infra) -> AsyncIterator[Playground]:  # type: ignore[no-untyped-def]
-    suffix = uuid.uuid4().hex[:10]
-    metadata = MetaData(schema=f"t_{suffix}")
+def playground_tables(schema: str) -> tuple[MetaData, MessagingTables, Table]:
+    """The messaging tables and an `effects` table (one row per handled event) in a schema."""
+    metadata = MetaData(schema=schema)
     tables = messaging_tables(metadata)
     effects = Table(
         "effects", metadata, Column("event_id", String(64), primary_key=False), Column("note", String(200))
     )
+    return metadata, tables, effects
+
+
+@pytest.fixture
+async def playground(infra) -> AsyncIterator[Playground]:  # type: ignore[no-untyped-def]
+    suffix = uuid.uuid4().hex[:10]
+    metadata, tables, effects = playground_tables(f"t_{suffix}")
     engine = create_engine(infra.database_url, pool_size=4)
     async with engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{metadata.schema}"'))

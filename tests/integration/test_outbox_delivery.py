@@ -59,7 +59,7 @@ async def write_events(playground, n: int, *, start: int = 0) -> list[str]:  # t
 async def test_outbox_rows_are_published_once_and_marked_sent(playground, producer) -> None:  # type: ignore[no-untyped-def]
     ids = await write_events(playground, 5)
     relay = OutboxRelay(
-        PostgresOutboxStore(playground.sessions, playground.tables.outbox),
+        PostgresOutboxStore(playground.engine, playground.tables.outbox),
         KafkaPublisher(producer),
         service="test",
         batch_size=3,
@@ -85,7 +85,7 @@ async def test_uncommitted_events_are_never_published(playground, producer) -> N
             )
             raise RuntimeError("the state change failed")
     relay = OutboxRelay(
-        PostgresOutboxStore(playground.sessions, playground.tables.outbox),
+        PostgresOutboxStore(playground.engine, playground.tables.outbox),
         KafkaPublisher(producer),
         service="test",
     )
@@ -104,10 +104,10 @@ async def test_relay_keeps_events_while_broker_is_down_and_delivers_them_after(p
     producer = make_producer(bootstrap, client_id="relay-test")
     await producer.start()
     relay = OutboxRelay(
-        PostgresOutboxStore(playground.sessions, playground.tables.outbox),
+        PostgresOutboxStore(playground.engine, playground.tables.outbox),
         KafkaPublisher(producer),
         service="test",
-        poll_seconds=0.02,
+        idle_poll_seconds=0.2,
         max_backoff_seconds=0.5,
     )
     stop = asyncio.Event()

@@ -1,30 +1,108 @@
+"""The consumer's failure policy: which errors wait, which dead-letter, which are retried a few times."""
+
 from __future__ import annotations
 
+import asyncpg
+import httpx
 import pytest
+from aiokafka.errors import KafkaConnectionError, NotLeaderForPartitionError, UnsupportedVersionError
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 
-from shared.consumer_decisions import Action, dlq_headers, on_failure
-from shared.events import ComplaintReceived, UnknownEventVersion
-
-
-def test_unknown_version_goes_to_dlq_at_once() -> None:
-    decision = on_failure(UnknownEventVersion("complaint.received v9"), attempt=1, max_attempts=5)
-    assert decision.action is Action.DEAD_LETTER
+from shared.consumer_decisions import Action, Kind, backoff_seconds, classify, dlq_headers, on_failure
+from shared.errors import Rejected, Unavailable
+from shared.events import ComplaintReceived, UndecodableEvent, UnknownEventVersion
 
 
-def test_invalid_payload_goes_to_dlq_at_once() -> None:
-    with pytest.raises(ValidationError) as caught:
+def wrapped_by_sqlalchemy(error: Exception, *, invalidated: bool = False) -> sa_exc.DBAPIError:
+    """What SQLAlchemy raises for a driver error: a DBAPIError whose `orig` carries the cause."""
+    try:
+        raise error
+    except Exception as cause:
+        wrapped = sa_exc.DBAPIError.instance(
+            "SELECT 1", None, cause, Exception, connection_invalidated=invalidated
+        )
+        wrapped.__cause__ = cause
+        return wrapped
+
+
+def http_status(code: int) -> httpx.HTTPStatusError:
+    request = httpx.Request("GET", "http://registry/v1/snapshot")
+    return httpx.HTTPStatusError("x", request=request, response=httpx.Response(code, request=request))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError("database restarting"),
+        TimeoutError("statement took too long to return a connection"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.SerializationError("could not serialize access"),
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        wrapped_by_sqlalchemy(asyncpg.exceptions.AdminShutdownError("terminating connection")),
+        wrapped_by_sqlalchemy(RuntimeError("connection lost"), invalidated=True),
+        sa_exc.TimeoutError("QueuePool limit reached"),
+        KafkaConnectionError("broker unreachable"),
+        NotLeaderForPartitionError(),
+        httpx.ConnectError("registry down"),
+        http_status(503),
+        Unavailable("the registry snapshot is not loaded yet"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_dependency_that_is_away_pauses_and_is_never_given_up(error: Exception) -> None:
+    assert classify(error) is Kind.TRANSIENT
+    for attempt in (1, 5, 1000):
+        assert on_failure(error, attempt=attempt, max_attempts=3).action is Action.PAUSE
+
+
+def test_a_message_that_can_never_succeed_goes_to_the_dlq_at_once() -> None:
+    with pytest.raises(ValidationError) as invalid:
         ComplaintReceived.model_validate({"complaint_id": 1})
-    assert on_failure(caught.value, attempt=1, max_attempts=5).action is Action.DEAD_LETTER
+    for error in (
+        UndecodableEvent("not an event envelope"),
+        UnknownEventVersion("complaint.received v9"),
+        invalid.value,
+        Rejected("no such assignment"),
+    ):
+        assert classify(error) is Kind.PERMANENT
+        assert on_failure(error, attempt=1, max_attempts=5).action is Action.DEAD_LETTER
 
 
-def test_transient_error_is_retried_until_the_last_attempt() -> None:
-    error = ConnectionError("db restarting")
+@pytest.mark.parametrize(
+    "error",
+    [
+        KeyError("street"),
+        ValueError("a bug"),
+        wrapped_by_sqlalchemy(asyncpg.exceptions.UniqueViolationError("duplicate key")),
+        http_status(404),
+        UnsupportedVersionError(),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_other_errors_are_retried_a_bounded_number_of_times_then_dead_lettered(error: Exception) -> None:
+    assert classify(error) is Kind.UNKNOWN
     assert on_failure(error, attempt=1, max_attempts=3).action is Action.RETRY
     assert on_failure(error, attempt=2, max_attempts=3).action is Action.RETRY
     last = on_failure(error, attempt=3, max_attempts=3)
     assert last.action is Action.DEAD_LETTER
     assert "3 times" in last.reason
+
+
+def test_a_transient_cause_inside_another_error_still_counts_as_transient() -> None:
+    try:
+        try:
+            raise ConnectionResetError("peer reset")
+        except ConnectionResetError as cause:
+            raise RuntimeError("while handling the batch") from cause
+    except RuntimeError as error:
+        assert classify(error) is Kind.TRANSIENT
+
+
+def test_backoff_is_exponential_and_capped() -> None:
+    assert [backoff_seconds(n, base=0.5, ceiling=4) for n in range(0, 7)] == [0, 0.5, 1, 2, 4, 4, 4]
 
 
 def test_dlq_headers_carry_error_and_source_position() -> None:
@@ -38,34 +116,3 @@ def test_dlq_headers_carry_error_and_source_position() -> None:
         "x-source-offset": b"41",
         "x-consumer-group": b"dispatch",
     }
-
-
-async def test_event_the_consumer_does_not_want_is_skipped_without_a_transaction() -> None:
-    from aiokafka.structs import ConsumerRecord
-
-    from shared.consumer import ConsumerSpec, EventConsumer
-    from shared.events import Envelope
-
-    def no_database() -> None:
-        raise AssertionError("a skipped event must not open a transaction")
-
-    async def handler(*_: object) -> None:
-        raise AssertionError("a skipped event must not be handled")
-
-    spec = ConsumerSpec(
-        group="g",
-        topics=["t"],
-        handlers={"clock.started": handler},
-        wants=lambda e: e.payload.get("stage") == "resolve",
-    )
-    consumer = EventConsumer(
-        spec,
-        service="test",
-        bootstrap_servers="unused",
-        sessions=no_database,  # type: ignore[arg-type]
-        inbox=None,
-        dlq_producer=None,
-    )  # type: ignore[arg-type]
-    value = Envelope(type="clock.started", producer="sla", correlation_id="c", payload={"stage": "sign_off"})
-    record = ConsumerRecord("t", 0, 7, 0, 0, b"c", value.to_bytes(), None, 1, 1, ())
-    assert await consumer.process(record) == "skipped"

@@ -49,7 +49,7 @@ class IntakeDb:
     async def deliver(self, payload: Payload) -> None:
         """Handle a dispatch or SLA event as the consumer loop would (one transaction)."""
         envelope = envelope_for(payload, producer="test", correlation_id="x")
-        handler = self.handlers.table()[envelope.type]
+        handler = self.handlers.table()[type(payload)]
         async with self.sessions() as session, session.begin():
             await handler(session, payload, envelope)
 

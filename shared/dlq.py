@@ -1,0 +1,130 @@
+"""The dead-letter queues: read what is in `<topic>.dlq`, and send entries back to their source topic.
+
+An entry is named by its place in the DLQ as `PARTITION:OFFSET` (or just `OFFSET` when that is
+unambiguous). Redriving sends the original bytes, key and headers back to the topic they came from
+(`x-source-topic`), marked with where they were redriven from; consumers record every event id in
+their inbox, so an entry redriven twice, or an event that had in fact been applied, takes effect once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from shared.events import Envelope, dlq_topic
+from shared.kafka import make_producer
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    timestamp: datetime
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    @property
+    def source_topic(self) -> str:
+        return self.headers.get("x-source-topic", "")
+
+    @property
+    def error(self) -> str:
+        return self.headers.get("x-error", "")
+
+    def envelope(self) -> Envelope | None:
+        try:
+            return Envelope.from_bytes(self.value)
+        except Exception:
+            return None
+
+
+async def read_dead_letters(bootstrap: str, topic: str, *, within: float = 10) -> list[DeadLetter]:
+    """Every entry of the topic's DLQ, oldest first per partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        name = dlq_topic(topic)
+        partitions = consumer.partitions_for_topic(name)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(name) or set()
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        found: list[DeadLetter] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline and await _behind(consumer, ends):
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                for r in records:
+                    if r.offset < ends[tp]:
+                        found.append(
+                            DeadLetter(
+                                partition=tp.partition,
+                                offset=r.offset,
+                                timestamp=datetime.fromtimestamp(r.timestamp / 1000, UTC),
+                                key=r.key,
+                                value=r.value,
+                                headers={k: v.decode(errors="replace") for k, v in r.headers},
+                            )
+                        )
+        return sorted(found, key=lambda d: (d.timestamp, d.partition, d.offset))
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return True
+    return False
+
+
+def select(entries: list[DeadLetter], refs: list[str] | None) -> list[DeadLetter]:
+    """The entries named (all when `refs` is None); ValueError for a name that fits none or several."""
+    if refs is None:
+        return entries
+    chosen: list[DeadLetter] = []
+    for ref in refs:
+        if ":" in ref:
+            matches = [e for e in entries if e.ref == ref]
+        else:
+            matches = [e for e in entries if str(e.offset) == ref]
+        if not matches:
+            raise ValueError(f"no DLQ entry {ref}")
+        if len(matches) > 1:
+            raise ValueError(f"{ref} is ambiguous: name one of {', '.join(m.ref for m in matches)}")
+        chosen.append(matches[0])
+    return chosen
+
+
+async def redrive(bootstrap: str, topic: str, entries: list[DeadLetter]) -> int:
+    """Send the entries back to their source topics, in order; how many were sent."""
+    producer: AIOKafkaProducer = make_producer(bootstrap, client_id="whistle-dlq")
+    await producer.start()
+    try:
+        for entry in entries:
+            headers = [(k, v.encode()) for k, v in entry.headers.items() if not k.startswith("x-")]
+            headers.append(("x-redriven-from", f"{dlq_topic(topic)}/{entry.ref}".encode()))
+            await producer.send_and_wait(
+                entry.source_topic or topic, entry.value, key=entry.key, headers=headers
+            )
+        return len(entries)
+    finally:
+        await producer.stop()
