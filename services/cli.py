@@ -128,14 +128,20 @@ def seed(
 )
 def bench(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="what to measure: registry | intake")],
+    target: Annotated[str, typer.Argument(help=f"what to measure: {' | '.join(BENCHMARKS)}")],
 ) -> None:
     """Run a benchmark and print its figures (`whistle bench registry --help` lists its options)."""
-    try:
-        module = importlib.import_module(f"services.{target}.bench")
-    except ModuleNotFoundError:
-        raise typer.BadParameter(f"no benchmark for {target!r}") from None
+    if target not in BENCHMARKS:
+        raise typer.BadParameter(f"no benchmark for {target!r}; one of {', '.join(BENCHMARKS)}")
+    module = importlib.import_module(BENCHMARKS[target])
     raise typer.Exit(module.main(list(ctx.args)))
+
+
+BENCHMARKS = {
+    "registry": "services.registry.bench",
+    "intake": "services.intake.bench",
+    "pipeline": "services.benchmarks.pipeline",
+}
 
 
 RegistryUrl = Annotated[str, typer.Option(help="the registry", envvar="REGISTRY_URL")]

@@ -113,6 +113,9 @@ class ConsumerTuning:
     heartbeat_interval_ms: int = 1000
     max_poll_interval_ms: int = 300000
     request_timeout_ms: int = 40000
+    # Offsets are committed at most this often (and when partitions are revoked or the consumer
+    # stops): a crash re-delivers at most this much, which the inbox absorbs.
+    commit_interval_seconds: float = 1.0
 
 
 @dataclass
@@ -146,6 +149,8 @@ class EventConsumer:
         self._epoch: dict[TopicPartition, int] = defaultdict(int)
         self._committed: dict[TopicPartition, int] = {}
         self._deferred: dict[TopicPartition, tuple[int, float]] = {}  # offset, not before
+        self._staged: dict[TopicPartition, tuple[int, int]] = {}  # offset, epoch: committed soon
+        self._last_commit = 0.0
         self._paused: dict[TopicPartition, _Paused] = {}
         self._transient_failures: dict[TopicPartition, int] = defaultdict(int)
         self._attempts: dict[tuple[TopicPartition, int], int] = {}
@@ -179,6 +184,8 @@ class EventConsumer:
                     await sleep_unless(stop, backoff_seconds(failures, base=0.2, ceiling=5))
                     continue
                 await self._commit_deferred()
+                if self._commit_due():
+                    await self._flush_staged()
                 fetched = {
                     tp: rs for tp, rs in fetched.items() if tp in self._owned and tp not in self._paused
                 }
@@ -186,6 +193,8 @@ class EventConsumer:
                     await self.handle(fetched, started=started)
                 self._update_gauges()
         finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._flush_staged(), timeout=5)
             self.consumer = None
             try:
                 await consumer.stop()
@@ -451,7 +460,6 @@ class EventConsumer:
             return
         stale = time.monotonic() - started > self._trusted_seconds
         settle = time.monotonic() + 2 * self.tuning.heartbeat_interval_ms / 1000
-        ready: dict[TopicPartition, int] = {}
         for tp, offset in done.items():
             if stale or tp not in self._owned or self._epoch[tp] != epochs.get(tp):
                 reason = "stale_round" if stale else "revoked"
@@ -459,7 +467,25 @@ class EventConsumer:
                 previous = self._deferred.get(tp, (-1, 0.0))[0]
                 self._deferred[tp] = (max(offset, previous), settle)
                 continue
-            ready[tp] = offset
+            self._staged[tp] = (max(offset, self._staged.get(tp, (-1, 0))[0]), self._epoch[tp])
+        if self._commit_due():
+            await self._flush_staged()
+
+    def _commit_due(self) -> bool:
+        return bool(self._staged) and (
+            time.monotonic() - self._last_commit >= self.tuning.commit_interval_seconds
+        )
+
+    async def _flush_staged(self, only: set[TopicPartition] | None = None) -> None:
+        """Commit the staged offsets of partitions still ours since they were staged."""
+        self._last_commit = time.monotonic()
+        ready: dict[TopicPartition, int] = {}
+        for tp, (offset, epoch) in list(self._staged.items()):
+            if only is not None and tp not in only:
+                continue
+            del self._staged[tp]
+            if tp in self._owned and self._epoch[tp] == epoch:
+                ready[tp] = offset
         await self._commit_if_ahead(ready, verify=False)
 
     async def _commit_deferred(self) -> None:
@@ -510,7 +536,10 @@ class EventConsumer:
 
     # --- rebalances ---------------------------------------------------------------------------------------
 
-    def revoked(self, partitions: set[TopicPartition]) -> None:
+    async def revoked(self, partitions: set[TopicPartition]) -> None:
+        """Before the partitions go: commit what was done on them (still ours in this generation)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._flush_staged(only=partitions), timeout=5)
         for tp in partitions:
             self._forget(tp)
 
@@ -524,6 +553,7 @@ class EventConsumer:
 
     def _forget(self, tp: TopicPartition) -> None:
         self._owned.discard(tp)
+        self._staged.pop(tp, None)
         self._epoch[tp] += 1
         self._committed.pop(tp, None)
         self._paused.pop(tp, None)
@@ -558,7 +588,7 @@ class _Listener(ConsumerRebalanceListener):
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self.owner.revoked(set(revoked))
+        await self.owner.revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.owner.assigned(set(assigned))

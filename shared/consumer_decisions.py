@@ -21,6 +21,7 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import asyncpg
 import httpx
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
@@ -49,7 +50,14 @@ class Decision:
 
 
 PERMANENT = (UndecodableEvent, UnknownEventVersion, ValidationError, UnicodeDecodeError, Rejected)
-TRANSIENT = (OSError, KafkaConnectionError, KafkaTimeoutError, httpx.TransportError, Unavailable)
+TRANSIENT = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    httpx.TransportError,
+    Unavailable,
+)
 
 # PostgreSQL error classes and codes that say "try again later", not "this cannot work".
 TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "58")  # connection, insufficient resources, system error
@@ -97,9 +105,10 @@ def _is_transient_one(error: BaseException) -> bool:
     state = _sqlstate(error)
     if state is not None:
         return state in TRANSIENT_SQLSTATES or state[:2] in TRANSIENT_SQLSTATE_CLASSES
-    name = type(error).__name__
     # asyncpg's own connection-level errors (no SQLSTATE: the connection itself is gone)
-    return name in {"ConnectionDoesNotExistError", "ConnectionFailureError", "CannotConnectNowError"}
+    if isinstance(error, asyncpg.InterfaceError):
+        return "connection" in str(error) and ("closed" in str(error) or "does not exist" in str(error))
+    return False
 
 
 def classify(error: BaseException) -> Kind:

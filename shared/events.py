@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 # Topics
@@ -40,18 +39,18 @@ class Envelope(BaseModel):
     payload: dict[str, Any]
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        return self.model_dump_json().encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Envelope:
-        return cls.model_validate(orjson.loads(raw))
+        return cls.model_validate_json(raw)
 
     @classmethod
     def decode(cls, raw: bytes | None) -> Envelope:
         """The envelope in a message, or UndecodableEvent saying why there is none."""
         try:
-            return cls.model_validate(orjson.loads(raw or b""))
-        except (orjson.JSONDecodeError, ValueError) as exc:
+            return cls.model_validate_json(raw or b"")
+        except ValueError as exc:
             raise UndecodableEvent(f"not an event envelope: {exc!s:.300}") from None
 
 

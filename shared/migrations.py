@@ -73,7 +73,7 @@ def run_env(metadata: MetaData) -> None:
 
 def upgrade_messaging_set_aside(schema: str) -> None:
     """Outbox rows can be set aside (`failed_at`, `error`); sent outbox and old inbox rows indexed
-    for pruning."""
+    for pruning (BRIN: next to free to keep up)."""
     import sqlalchemy as sa
     from alembic import op
 
@@ -87,13 +87,7 @@ def upgrade_messaging_set_aside(schema: str) -> None:
         schema=schema,
         postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
     )
-    op.create_index(
-        "ix_outbox_sent_at",
-        "outbox",
-        ["sent_at"],
-        schema=schema,
-        postgresql_where=sa.text("sent_at IS NOT NULL"),
-    )
+    op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"], schema=schema, postgresql_using="brin")
     op.create_index(
         "ix_outbox_set_aside",
         "outbox",
@@ -101,7 +95,9 @@ def upgrade_messaging_set_aside(schema: str) -> None:
         schema=schema,
         postgresql_where=sa.text("failed_at IS NOT NULL"),
     )
-    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"], schema=schema)
+    op.create_index(
+        "ix_inbox_processed_at", "inbox", ["processed_at"], schema=schema, postgresql_using="brin"
+    )
 
 
 def downgrade_messaging_set_aside(schema: str) -> None:

@@ -25,12 +25,14 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.consumer_decisions import backoff_seconds
+from shared.db import raw_connection
 from shared.logging import get_logger
 from shared.messaging_tables import PENDING_WHERE, PendingMessage, on_commit
 from shared.metrics import (
@@ -69,51 +71,62 @@ class OutboxStore(Protocol):
 
 @dataclass
 class _PgBatch:
-    connection: AsyncConnection
+    connection: Any  # the asyncpg connection, in the claiming transaction
     table: Table
     messages: Sequence[PendingMessage]
 
     async def mark_sent(self, row_ids: Sequence[int]) -> None:
-        if row_ids:
-            await self.connection.exec_driver_sql(
-                f"UPDATE {self.table.fullname} SET sent_at = now() WHERE id = ANY($1::bigint[])",
-                (list(row_ids),),
-            )
+        """Nothing to do: claimed rows are marked sent as they are claimed, and the mark only holds
+        if the claiming transaction commits (after publishing)."""
 
     async def set_aside(self, errors: Mapping[int, str]) -> None:
         if errors:
-            await self.connection.exec_driver_sql(
-                f"UPDATE {self.table.fullname} AS o SET failed_at = now(), error = u.error "
+            await self.connection.execute(
+                f"UPDATE {self.table.fullname} AS o SET sent_at = NULL, failed_at = now(), error = u.error "
                 "FROM unnest($1::bigint[], $2::text[]) AS u(id, error) WHERE o.id = u.id",
-                (list(errors), [e[:2000] for e in errors.values()]),
+                list(errors),
+                [e[:2000] for e in errors.values()],
             )
 
 
 class PostgresOutboxStore:
+    """Claims in one statement: take the outbox's relay lock, mark the oldest unsent rows sent and
+    return them (a row saying whether the lock was taken comes first)."""
+
     def __init__(self, engine: AsyncEngine, table: Table) -> None:
         self.engine = engine
         self.table = table
         self._lock_key = f"outbox-relay:{table.fullname}"
-        self._select = (
-            f"SELECT id, event_id, topic, key, value, headers, created_at FROM {table.fullname} "
-            f"WHERE {PENDING_WHERE} ORDER BY id LIMIT $1"
-        )
+        name = table.fullname
+        self._claim = f"""
+WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok),
+taken AS (
+    UPDATE {name} SET sent_at = now()
+    WHERE id IN (SELECT id FROM {name} WHERE {PENDING_WHERE} ORDER BY id LIMIT $2)
+      AND (SELECT ok FROM leader)
+    RETURNING id, event_id, topic, key, value, headers, created_at
+)
+SELECT (SELECT ok FROM leader) AS leading, NULL::bigint AS id, NULL::uuid, NULL::text, NULL::text,
+       NULL::bytea, NULL::jsonb, NULL::timestamptz
+UNION ALL
+SELECT NULL, * FROM taken"""
 
     @asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[ClaimedBatch | None]:
-        async with self.engine.connect() as connection, connection.begin():
-            leading = await connection.exec_driver_sql(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", (self._lock_key,)
-            )
-            if not leading.scalar():
+        async with raw_connection(self.engine) as raw, raw.transaction():
+            rows = await raw.fetch(self._claim, self._lock_key, limit)
+            if not rows or not rows[0][0]:
                 yield None
                 return
-            rows = await connection.exec_driver_sql(self._select, (limit,))
-            yield _PgBatch(
-                connection,
-                self.table,
-                [PendingMessage(*tuple(r)) for r in rows],
+            messages = sorted(
+                (PendingMessage(r[1], r[2], r[3], r[4], r[5], _headers(r[6]), r[7]) for r in rows[1:]),
+                key=lambda m: m.row_id,
             )
+            yield _PgBatch(raw, self.table, messages)
+
+
+def _headers(value: Any) -> dict[str, str]:
+    return orjson.loads(value) if isinstance(value, str | bytes) else dict(value or {})
 
 
 class OutboxRelay:
@@ -126,6 +139,7 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_poll_seconds: float = 2.0,
         busy_retry_seconds: float = 0.02,
+        linger_seconds: float = 0.0,
         max_backoff_seconds: float = 5.0,
         table: Table | None = None,
     ) -> None:
@@ -135,6 +149,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
         self.busy_retry_seconds = busy_retry_seconds
+        # After a wake, wait this long so that the commits of a busy moment share one batch.
+        self.linger_seconds = linger_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self._wake = asyncio.Event()
         self._unsubscribe = on_commit(table, self.wake) if table is not None else None
@@ -192,11 +208,14 @@ class OutboxRelay:
             if taken is None:
                 await self._sleep(stop, self.busy_retry_seconds)
             elif taken < self.batch_size:
-                await self._sleep(stop, self.idle_poll_seconds, wakeable=True)
+                woken = await self._sleep(stop, self.idle_poll_seconds, wakeable=True)
+                if woken and self.linger_seconds:
+                    await self._sleep(stop, self.linger_seconds)
 
-    async def _sleep(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = False) -> None:
+    async def _sleep(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = False) -> bool:
+        """Sleep; True when a wake (not the time or the stop) ended it."""
         if stop.is_set():
-            return
+            return False
         deadline = time.monotonic() + seconds
         waiters = [asyncio.ensure_future(stop.wait())]
         if wakeable:
@@ -208,3 +227,4 @@ class OutboxRelay:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        return self._wake.is_set() and not stop.is_set()

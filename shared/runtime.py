@@ -91,6 +91,7 @@ class Runtime:
             retry_base_seconds=s.consumer_retry_base_seconds,
             retry_max_seconds=s.consumer_retry_max_seconds,
             fetch_wait_ms=s.consumer_fetch_wait_ms,
+            commit_interval_seconds=s.consumer_commit_interval_seconds,
             session_timeout_ms=s.consumer_session_timeout_ms,
             heartbeat_interval_ms=s.consumer_heartbeat_interval_ms,
             max_poll_interval_ms=s.consumer_max_poll_interval_ms,
@@ -106,6 +107,7 @@ class Runtime:
             service=s.service_name,
             batch_size=s.outbox_batch_size,
             idle_poll_seconds=s.outbox_idle_poll_seconds,
+            linger_seconds=s.outbox_linger_seconds,
             max_backoff_seconds=s.outbox_max_backoff_seconds,
             table=self.tables.outbox,
         )

@@ -134,5 +134,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime_dependency(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request
+    return get_runtime(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

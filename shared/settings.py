@@ -43,12 +43,15 @@ class ServiceSettings(BaseSettings):
     db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_idle_poll_seconds: float = Field(default=2.0, gt=0)
+    # After a commit wakes the relay it waits this long, so a busy moment's events share a batch.
+    outbox_linger_seconds: float = Field(default=0.1, ge=0)
     outbox_max_backoff_seconds: float = Field(default=5.0, gt=0)
     max_message_bytes: int = Field(default=1_000_000, ge=1024)  # larger events are set aside
     consumer_max_attempts: int = Field(default=5, ge=1)  # for errors neither transient nor permanent
     consumer_retry_base_seconds: float = Field(default=0.5, gt=0)
     consumer_retry_max_seconds: float = Field(default=30.0, gt=0)
-    consumer_fetch_wait_ms: int = Field(default=100, ge=0)
+    consumer_fetch_wait_ms: int = Field(default=300, ge=0)  # the broker holds an empty fetch this long
+    consumer_commit_interval_seconds: float = Field(default=1.0, ge=0)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_heartbeat_interval_ms: int = Field(default=1_000, ge=100)
     consumer_max_poll_interval_ms: int = Field(default=300_000, ge=1000)

@@ -11,18 +11,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.dispatch.assignment_states import OPEN
-from services.dispatch.models import Assignment, Whistle
+from services.dispatch.models import Assignment, RefusedPushdown, Whistle
+
+# Built once: each call binds its parameters to the same (cached) compiled statement.
+_INSERT_WHISTLE = (
+    insert(Whistle).on_conflict_do_nothing(index_elements=["complaint_id", "round"]).returning(Whistle.id)
+)
+_INSERT_ASSIGNMENT = insert(Assignment)
+_INSERT_REFUSAL = insert(RefusedPushdown)
 
 
 async def insert_whistle(session: AsyncSession, values: dict[str, object]) -> bool:
     """False when this complaint already has a whistle for that round."""
-    result = await session.execute(
-        insert(Whistle)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["complaint_id", "round"])
-        .returning(Whistle.id)
-    )
-    return result.first() is not None
+    return (await session.execute(_INSERT_WHISTLE, values)).first() is not None
+
+
+async def insert_assignments(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    if rows:
+        await session.execute(_INSERT_ASSIGNMENT, list(rows))
+
+
+async def insert_refusal(session: AsyncSession, values: dict[str, object]) -> None:
+    """Audit a push-down the duty list refused."""
+    await session.execute(_INSERT_REFUSAL, values)
 
 
 async def whistles_of(session: AsyncSession, complaint_id: str) -> Sequence[Whistle]:

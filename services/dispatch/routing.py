@@ -7,7 +7,6 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch import repository
-from services.dispatch.models import Assignment, RefusedPushdown
 from shared.events import (
     AssignmentRef,
     ComplaintReceived,
@@ -54,31 +53,43 @@ async def dispatch_complaint(
     if not created:
         return None
     assignments = [
-        Assignment(
-            id=str(uuid.uuid4()),
-            whistle_id=whistle_id,
-            complaint_id=complaint.complaint_id,
+        AssignmentRef(
+            assignment_id=str(uuid.uuid4()),
             unit_code=t.unit_code,
             department_code=t.department_code,
             role=t.role,
-            position=i,
-            status="queued",
-            queued_at=now,
         )
-        for i, t in enumerate(decision.targets)
+        for t in decision.targets
     ]
-    session.add_all(assignments)
+    await repository.insert_assignments(
+        session,
+        [
+            dict(
+                id=a.assignment_id,
+                whistle_id=whistle_id,
+                complaint_id=complaint.complaint_id,
+                unit_code=a.unit_code,
+                department_code=a.department_code,
+                role=a.role,
+                position=i,
+                status="queued",
+                queued_at=now,
+            )
+            for i, a in enumerate(assignments)
+        ],
+    )
     if decision.refused_pushdown:
         reason = "; ".join(decision.reasons)
-        session.add(
-            RefusedPushdown(
+        await repository.insert_refusal(
+            session,
+            dict(
                 complaint_id=complaint.complaint_id,
                 category=complaint.category,
                 street_code=complaint.street_code,
                 reason=reason,
                 snapshot_version=index.version,
                 at=now,
-            )
+            ),
         )
         await outbox.add(
             session,
@@ -94,7 +105,6 @@ async def dispatch_complaint(
         log.warning(
             "dispatch.pushdown_refused", complaint_id=complaint.complaint_id, category=complaint.category
         )
-    await session.flush()
     await outbox.add(
         session,
         WhistleIssued(
@@ -104,12 +114,7 @@ async def dispatch_complaint(
             urgency=complaint.urgency,
             street_code=complaint.street_code,
             issued_at=now,
-            assignments=[
-                AssignmentRef(
-                    assignment_id=a.id, unit_code=a.unit_code, department_code=a.department_code, role=a.role
-                )
-                for a in assignments
-            ],
+            assignments=assignments,
             reasons=list(decision.reasons),
         ),
         correlation_id=complaint.complaint_id,

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from services.intake import repository
 from services.intake.access import may_see
 from services.intake.contact import handling_departments, read_contact
-from services.intake.context import IntakeContext, get_context
+from services.intake.context import IntakeContext, context_dependency
 from services.intake.drafts import Draft
 from services.intake.filing import file_complaint, file_new_quickly
 from services.intake.followup import record_feedback
@@ -37,7 +37,7 @@ from shared.service_app import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
 
-ContextDep = Annotated[IntakeContext, Depends(get_context)]
+ContextDep = Annotated[IntakeContext, Depends(context_dependency)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
@@ -131,7 +131,6 @@ async def post_complaint(
     principal: Annotated[Principal, require("complaints:write")],
     body: Annotated[ComplaintIn, Depends(complaint_body)],
     response: Response,
-    session: SessionDep,
     runtime: RuntimeDep,
     ctx: ContextDep,
     idempotency_key: IdempotencyKey = None,
@@ -141,7 +140,8 @@ async def post_complaint(
     try:
         filed = await file_new_quickly(engine=runtime.engine, ctx=ctx, draft=draft)
         if filed is None:
-            filed = await file_complaint(session=session, ctx=ctx, draft=draft)
+            async with runtime.sessions() as session, session.begin():
+                filed = await file_complaint(session=session, ctx=ctx, draft=draft)
         elif runtime.relay is not None:
             runtime.relay.wake()  # its event is committed already: publish it now
     except WhistleError as exc:

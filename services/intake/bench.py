@@ -14,6 +14,7 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -50,7 +51,17 @@ class Step:
 
 
 class Load:
-    def __init__(self, url: str, token: str, communities: list[str], categories: list[str]) -> None:
+    """The hotline at a fixed rate. `on_accepted(complaint_id, due)` hears of every 201."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        communities: list[str],
+        categories: list[str],
+        *,
+        on_accepted: Callable[[str, float], None] | None = None,
+    ) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.token = token
@@ -58,6 +69,7 @@ class Load:
         self.categories = categories
         self.run_id = uuid.uuid4().hex[:8]
         self.count = 0
+        self.on_accepted = on_accepted
 
     def request(self) -> bytes:
         self.count += 1
@@ -103,24 +115,26 @@ class Load:
                 request = self.request()
                 try:
                     writer.write(request)
-                    status = await _read_response(reader)
+                    status, body = await _read_response(reader)
                 except (OSError, asyncio.IncompleteReadError, ValueError):
                     # The server may close a keep-alive connection left idle: reconnect, send again.
                     writer.close()
                     reader, writer = await asyncio.open_connection(self.host, self.port)
                     try:
                         writer.write(request)
-                        status = await _read_response(reader)
+                        status, body = await _read_response(reader)
                     except (OSError, asyncio.IncompleteReadError, ValueError):
                         step.errors += 1
                         continue
                 step.latencies.append(time.perf_counter() - due)
                 step.statuses[status] = step.statuses.get(status, 0) + 1
+                if status == 201 and self.on_accepted is not None:
+                    self.on_accepted(str(orjson.loads(body)["id"]), due)
         finally:
             writer.close()
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split()[1])
@@ -129,11 +143,11 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value)
-    await reader.readexactly(length)
-    return status
+    return status, await reader.readexactly(length)
 
 
-async def _setup(args: argparse.Namespace) -> tuple[str, list[str], list[str]]:
+async def setup(args: argparse.Namespace) -> tuple[str, list[str], list[str]]:
+    """A hotline token, the city's communities and the categories that need no attribute."""
     async with httpx.AsyncClient(timeout=10) as client:
         token = args.token
         if not token:
@@ -165,7 +179,7 @@ async def _setup(args: argparse.Namespace) -> tuple[str, list[str], list[str]]:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    token, communities, categories = await _setup(args)
+    token, communities, categories = await setup(args)
     if not communities or not categories:
         print("the city has no communities or categories to file against", file=sys.stderr)
         return 1
@@ -198,13 +212,18 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="whistle bench intake", description=__doc__.split("\n")[0])
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    """Where the stack answers and who files complaints (shared by the benchmarks that drive intake)."""
     parser.add_argument("--url", default="http://127.0.0.1:8002", help="intake's base URL")
     parser.add_argument("--registry-url", default="http://127.0.0.1:8001")
     parser.add_argument("--client-id", default="hotline")
     parser.add_argument("--client-secret", default="demo-hotline-secret")
     parser.add_argument("--token", default=None, help="use this access token instead of asking the registry")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="whistle bench intake", description=__doc__.split("\n")[0])
+    add_stack_options(parser)
     parser.add_argument(
         "--rates",
         default="250,500,1000,1500,2000",

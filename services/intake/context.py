@@ -78,3 +78,8 @@ class IntakeContext:
 
 def get_context(request: Request) -> IntakeContext:
     return request.app.state.intake
+
+
+async def context_dependency(request: Request) -> IntakeContext:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request
+    return get_context(request)

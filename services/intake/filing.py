@@ -18,6 +18,7 @@ from services.intake.context import IntakeContext
 from services.intake.drafts import Checked, Draft, check
 from services.intake.models import Complaint
 from services.intake.status import OPEN_STATUSES, resident_note
+from shared.db import raw_connection
 from shared.errors import Conflict, Unprocessable
 from shared.events import ComplaintMerged, ComplaintReceived, utcnow
 from shared.logging import get_logger
@@ -122,10 +123,9 @@ async def file_new_quickly(*, engine: AsyncEngine, ctx: IntakeContext, draft: Dr
         return None
     prepared = prepare(ctx, draft, checked)
     envelope = ctx.outbox_envelope(prepared.event, correlation_id=prepared.complaint_id)
-    async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
+    async with raw_connection(engine) as connection:
         inserted = await repository.file_in_one_statement(
-            raw.driver_connection,
+            connection,
             prepared.values,
             note=resident_note("received"),
             envelope=envelope,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
 from services.intake.context import IntakeContext
-from services.intake.models import Complaint
+from services.intake.repository import ComplaintState
 from services.intake.status import next_status, resident_note
 from shared.consumer import HandlerTable
 from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCompleted, WhistleIssued
@@ -41,7 +41,7 @@ class IntakeHandlers:
     async def on_whistle_issued(
         self, session: AsyncSession, payload: WhistleIssued, envelope: Envelope
     ) -> None:
-        complaint = await _complaint(session, payload.complaint_id)
+        complaint = await _locked(session, payload.complaint_id)
         if complaint is None:
             return
         await repository.add_handling_units(
@@ -70,7 +70,7 @@ class IntakeHandlers:
     async def on_signed_off(
         self, session: AsyncSession, payload: AssignmentSignedOff, envelope: Envelope
     ) -> None:
-        complaint = await _complaint(session, payload.complaint_id)
+        complaint = await _locked(session, payload.complaint_id)
         if complaint is None or await self._stale(session, complaint, payload.whistle_id):
             return
         await self._move(session, complaint, envelope.type, at=payload.at, unit=payload.unit_code)
@@ -78,7 +78,7 @@ class IntakeHandlers:
     async def on_whistle_completed(
         self, session: AsyncSession, payload: WhistleCompleted, envelope: Envelope
     ) -> None:
-        complaint = await _complaint(session, payload.complaint_id)
+        complaint = await _locked(session, payload.complaint_id)
         if complaint is None or await self._stale(session, complaint, payload.whistle_id):
             return
         await self._move(session, complaint, envelope.type, at=payload.at, unit=complaint.lead_unit_code)
@@ -89,23 +89,23 @@ class IntakeHandlers:
         """The resolve deadline is what Open311 shows as `expected_datetime`."""
         if payload.stage != "resolve":
             return
-        complaint = await _complaint(session, payload.complaint_id)
+        complaint = await _locked(session, payload.complaint_id)
         if complaint is None or await self._stale(session, complaint, payload.whistle_id):
             return
         changes = {"expected_at": payload.due_at}
-        await repository.update_complaint(session, complaint.id, **changes)
-        for child in await repository.merged_into(session, complaint.id):
+        await repository.change(session, complaint.id, changes)
+        for child in await repository.lock_merged_states(session, complaint):
             if child.status != "closed":
-                await repository.update_complaint(session, child.id, **changes)
+                await repository.change(session, child.id, changes)
 
-    async def _stale(self, session: AsyncSession, complaint: Complaint, whistle_id: str) -> bool:
+    async def _stale(self, session: AsyncSession, complaint: ComplaintState, whistle_id: str) -> bool:
         """An event of an earlier round's whistle: it must not move this round's status."""
         return await repository.is_earlier_whistle(session, complaint.id, whistle_id, complaint.whistle_id)
 
     async def _move(
         self,
         session: AsyncSession,
-        complaint: Complaint,
+        complaint: ComplaintState,
         event_type: str,
         *,
         at: datetime,
@@ -113,27 +113,21 @@ class IntakeHandlers:
         changes: dict[str, Any] | None = None,
     ) -> None:
         """Apply the event's status (if it moves forward) to the complaint and those merged into it."""
-        changes = dict(changes or {})
-        status = next_status(complaint.status, event_type)
         view = self.ctx.view_or_none()
         unit_name = view.unit_name(unit) if view else unit
-        for target in [complaint, *await repository.merged_into(session, complaint.id, for_update=True)]:
+        status = next_status(complaint.status, event_type)
+        for target in [complaint, *await repository.lock_merged_states(session, complaint)]:
             if target.status == "closed":
                 continue
-            values = dict(changes)
             moved = next_status(target.status, event_type) if target is not complaint else status
-            if moved is not None:
-                values.update(status=moved, updated_at=at)
-                note = resident_note(moved, unit_name)
-                repository.add_status(session, target.id, moved, at=at, unit_code=unit, note=note)
-            if values:
-                await repository.update_complaint(session, target.id, **values)
+            new = repository.NewStatus(moved, at, unit, resident_note(moved, unit_name)) if moved else None
+            await repository.change(session, target.id, changes or {}, new)
         if status is not None:
             log.info("intake.status_changed", complaint_id=complaint.id, status=status)
 
 
-async def _complaint(session: AsyncSession, complaint_id: str) -> Complaint | None:
-    complaint = await repository.get(session, complaint_id, for_update=True)
+async def _locked(session: AsyncSession, complaint_id: str) -> ComplaintState | None:
+    complaint = await repository.lock_state(session, complaint_id)
     if complaint is None:
         log.warning("intake.unknown_complaint", complaint_id=complaint_id)
     return complaint

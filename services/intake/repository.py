@@ -224,6 +224,89 @@ async def list_complaints(
     return list((await session.execute(query)).scalars())
 
 
+# --- what event handlers read and write -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintState:
+    """The columns dispatch and SLA events move, locked for the event's transaction."""
+
+    id: str
+    status: str
+    whistle_id: str | None
+    lead_unit_code: str | None
+    reporter_count: int
+
+
+_STATE_COLUMNS = "id, status, whistle_id, lead_unit_code, reporter_count"
+
+
+async def lock_state(session: AsyncSession, complaint_id: str) -> ComplaintState | None:
+    connection = await session.connection()
+    row = (
+        await connection.exec_driver_sql(
+            f"SELECT {_STATE_COLUMNS} FROM {_COMPLAINTS.fullname} WHERE id = $1 FOR UPDATE", (complaint_id,)
+        )
+    ).first()
+    return ComplaintState(*tuple(row)) if row is not None else None
+
+
+async def lock_merged_states(session: AsyncSession, root: ComplaintState) -> list[ComplaintState]:
+    """The complaints merged into this one, locked (none to look for when it has one reporter)."""
+    if root.reporter_count <= 1:
+        return []
+    connection = await session.connection()
+    rows = await connection.exec_driver_sql(
+        f"SELECT {_STATE_COLUMNS} FROM {_COMPLAINTS.fullname} WHERE merged_into = $1 "
+        "ORDER BY created_at FOR UPDATE",
+        (root.id,),
+    )
+    return [ComplaintState(*tuple(r)) for r in rows]
+
+
+_CHANGE_SQL: dict[tuple[str, ...], str] = {}
+
+
+def _change_sql(columns: tuple[str, ...], with_status: bool) -> str:
+    key = (*columns, "+status" if with_status else "")
+    if key not in _CHANGE_SQL:
+        sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, 2))
+        update = f"UPDATE {_COMPLAINTS.fullname} SET {sets} WHERE id = $1"
+        if with_status:
+            n = len(columns) + 2
+            update = (
+                f"WITH changed AS ({update}) INSERT INTO {_STATUS_CHANGES.fullname} "
+                f"(complaint_id, status, unit_code, note, at) VALUES ($1, ${n}, ${n + 1}, ${n + 2}, ${n + 3})"
+            )
+        _CHANGE_SQL[key] = update
+    return _CHANGE_SQL[key]
+
+
+@dataclass(frozen=True)
+class NewStatus:
+    status: str
+    at: datetime
+    unit_code: str | None
+    note: str
+
+
+async def change(
+    session: AsyncSession, complaint_id: str, values: Mapping[str, Any], status: NewStatus | None = None
+) -> None:
+    """Update a complaint's columns and, with a new status, add it to the timeline: one statement."""
+    columns = tuple(values)
+    if status is not None:
+        columns = (*columns, "status", "updated_at")
+        values = {**values, "status": status.status, "updated_at": status.at}
+    if not columns:
+        return
+    params: tuple[Any, ...] = (complaint_id, *(values[c] for c in columns))
+    if status is not None:
+        params = (*params, status.status, status.unit_code, status.note, status.at)
+    connection = await session.connection()
+    await connection.exec_driver_sql(_change_sql(columns, status is not None), params)
+
+
 # --- timeline -------------------------------------------------------------------------------------
 
 
@@ -250,9 +333,12 @@ async def timeline(session: AsyncSession, complaint_id: str) -> list[StatusChang
 # --- handling units -------------------------------------------------------------------------------
 
 
+_INSERT_HANDLING_UNIT = insert(HandlingUnit).on_conflict_do_nothing()
+
+
 async def add_handling_units(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> None:
     if rows:
-        await session.execute(insert(HandlingUnit).values(list(rows)).on_conflict_do_nothing())
+        await session.execute(_INSERT_HANDLING_UNIT, [dict(r) for r in rows])
 
 
 async def handling_units(session: AsyncSession, complaint_id: str) -> list[HandlingUnit]:

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.sla.clocks import ClockPlan, verdict
 from services.sla.models import Clock
 
+_START_CLOCK = insert(Clock).on_conflict_do_nothing(index_elements=["whistle_id", "stage", "unit_code"])
+
 
 async def start_clocks(
     session: AsyncSession, *, complaint_id: str, whistle_id: str, plans: Sequence[ClockPlan]
@@ -19,23 +21,20 @@ async def start_clocks(
     if not plans:
         return
     await session.execute(
-        insert(Clock)
-        .values(
-            [
-                dict(
-                    complaint_id=complaint_id,
-                    whistle_id=whistle_id,
-                    assignment_id=p.assignment_id,
-                    unit_code=p.unit_code,
-                    stage=p.stage,
-                    status="running",
-                    started_at=p.started_at,
-                    due_at=p.due_at,
-                )
-                for p in plans
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["whistle_id", "stage", "unit_code"])
+        _START_CLOCK,
+        [
+            dict(
+                complaint_id=complaint_id,
+                whistle_id=whistle_id,
+                assignment_id=p.assignment_id,
+                unit_code=p.unit_code,
+                stage=p.stage,
+                status="running",
+                started_at=p.started_at,
+                due_at=p.due_at,
+            )
+            for p in plans
+        ],
     )
 
 

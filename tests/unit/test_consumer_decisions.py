@@ -41,6 +41,7 @@ def http_status(code: int) -> httpx.HTTPStatusError:
         asyncpg.exceptions.SerializationError("could not serialize access"),
         asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
         asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.exceptions.InterfaceError("connection is closed"),
         wrapped_by_sqlalchemy(asyncpg.exceptions.AdminShutdownError("terminating connection")),
         wrapped_by_sqlalchemy(RuntimeError("connection lost"), invalidated=True),
         sa_exc.TimeoutError("QueuePool limit reached"),

@@ -43,7 +43,7 @@ Reader = Annotated[Principal, require("registry:read")]
 MAX_CALENDAR_DAYS = 366
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=1000, description="items per page")] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     include_retired: Annotated[bool, Query(description="also list retired entities")] = False,

@@ -1,0 +1,1 @@
+"""Benchmarks that measure the running system as a whole (`whistle bench pipeline`, …)."""
