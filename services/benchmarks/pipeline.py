@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -107,7 +108,8 @@ async def _run(args: argparse.Namespace) -> int:
     bootstrap = args.bootstrap or InfraSettings().kafka_bootstrap_servers
     watch = QueueWatch(bootstrap)
     await watch.start()
-    idle = _idle_cost(args.idle) if args.idle > 0 else {}
+    port = urlsplit(args.url).port or 80
+    idle = await _idle_cost(port, args.idle) if args.idle > 0 else {}
     rounds: list[Round] = []
     if not args.json:
         print(f"pipeline at {args.url} (broker {bootstrap}); idle stack: " + _idle_line(idle))
@@ -117,11 +119,11 @@ async def _run(args: argparse.Namespace) -> int:
         for rate in args.rates:
             current = Round(rate)
             load = Load(args.url, token, communities, categories, on_accepted=current.note_filed)
-            before = sample()
+            before = sample(port)
             step = await load.step(rate, args.seconds, args.connections)
             current.accepted_per_second = step.accepted / step.elapsed if step.elapsed else 0.0
             await _drain(watch, current, args.drain)
-            after = sample()
+            after = sample(port)
             current.cpu_ms = _cpu_ms(before, after, idle, len(current.filed))
             rounds.append(current)
             if not args.json:
@@ -161,10 +163,10 @@ async def _drain(watch: QueueWatch, current: Round, seconds: float) -> None:
             current.queued[cid] = max(0.0, watch.issued[cid] - due)
 
 
-def _idle_cost(seconds: float) -> dict[str, float]:
-    first = sample()
-    time.sleep(seconds)
-    return per_second(first, sample())
+async def _idle_cost(port: int, seconds: float) -> dict[str, float]:
+    first = sample(port)
+    await asyncio.sleep(seconds)
+    return per_second(first, sample(port))
 
 
 def _cpu_ms(before: Sample, after: Sample, idle: dict[str, float], complaints: int) -> dict[str, float]:
