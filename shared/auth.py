@@ -1,30 +1,15 @@
-"""Who is calling: OAuth2 client-credentials JWTs issued by the registry, verified offline.
+"""Who is calling: OAuth2 client-credentials JWTs issued by the registry, verified offline, and the
+FastAPI dependency that demands scopes.
 
 Every `/v1` endpoint declares what it needs:
 
     async def endpoint(principal: Annotated[Principal, require("complaints:write")]) -> ...
 
-`principal.department` / `principal.street` bind department and street clients to their own
-queue or street; endpoints check them with `principal.may_act_for_department(code)` and
-`principal.may_act_for_street(code)`. Admins may act for every department and street.
-
-Tokens are EdDSA (Ed25519) JWTs; services verify them with the registry's public keys from
-`/.well-known/jwks.json`, fetched once and again when a token names a key id not yet seen (key
+What a principal may then read or act on is decided in `shared.access` (the scopes are listed
+there too). Tokens are EdDSA (Ed25519) JWTs; services verify them with the registry's public keys
+from `/.well-known/jwks.json`, fetched once and again when a token names a key id not yet seen (key
 rotation without downtime). Open311 `api_key`s are long-lived signed keys of hotline clients,
 verified the same way; revoked key ids are published beside the keys.
-
-Scopes:
-    complaints:write   file complaints and follow-up results (hotline)
-    complaints:read    read complaints, timelines (no PII)
-    contact:read       read a reporter's contact, audited (department and street clients, bound)
-    queue:read         read a department's or unit's queue (bound)
-    queue:write        sign off, report in/back, return, ask for extension (bound)
-    whistle:blow       blow a whistle by hand (street clients, bound)
-    evaluate           evaluate a dispatched agency (street clients, bound)
-    sla:read           read clocks, scores and rankings
-    registry:read      read the city model
-    registry:write     create, update and retire registry entities (admin)
-    clients:read       list API clients (admin)
 """
 
 from __future__ import annotations
@@ -32,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -40,46 +24,12 @@ import jwt
 from fastapi import Depends, Request
 from jwt.algorithms import OKPAlgorithm
 
+from shared.access import ALL_SCOPES, Principal
 from shared.errors import Forbidden, Unauthorized
 
 ISSUER = "whistle-registry"
 AUDIENCE = "whistle"
 ACCESS, API_KEY = "access", "api_key"
-
-ALL_SCOPES = frozenset(
-    {
-        "complaints:write",
-        "complaints:read",
-        "contact:read",
-        "queue:read",
-        "queue:write",
-        "whistle:blow",
-        "evaluate",
-        "sla:read",
-        "registry:read",
-        "registry:write",
-        "clients:read",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Principal:
-    client_id: str
-    kind: str
-    scopes: frozenset[str]
-    department: str | None = None
-    street: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.kind == "admin"
-
-    def may_act_for_department(self, code: str | None) -> bool:
-        return self.is_admin or (code is not None and self.department == code)
-
-    def may_act_for_street(self, code: str | None) -> bool:
-        return self.is_admin or (code is not None and self.street == code)
 
 
 JwksSource = Callable[[], Awaitable[dict[str, Any]]]

@@ -71,7 +71,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -81,6 +81,8 @@ from shared.work_calendar import WorkCalendar
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Duration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(m|h|d|wd)$")]
 Urgency = Literal["emergency", "urgent", "normal", "complex"]
+URGENCIES: tuple[Urgency, ...] = get_args(Urgency)
+"""Every urgency, most pressing first: each has an SLA policy."""
 Point = tuple[float, float]
 
 

@@ -11,6 +11,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.city import Urgency
+
 # Topics
 COMPLAINTS = "intake.complaints"
 WHISTLES = "dispatch.whistles"
@@ -67,7 +69,6 @@ class Payload(BaseModel):
         return (cls.TYPE, cls.VERSION)
 
 
-Urgency = Literal["emergency", "urgent", "normal", "complex"]
 Role = Literal["lead", "co", "street", "backstop"]
 
 

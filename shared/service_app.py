@@ -7,20 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier, http_jwks_source
-from shared.consumer_decisions import Kind, classify
-from shared.errors import install_problem_handlers, problem
 from shared.logging import configure_logging, get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.problems import install_problem_handlers, problem
 from shared.runtime import Runtime
 
 log = get_logger(__name__)
@@ -44,7 +40,6 @@ def create_app(
     app.state.runtime = runtime
     app.state.verifier = verifier or TokenVerifier(http_jwks_source(settings.registry_url))
     install_problem_handlers(app)
-    install_unavailable_handlers(app)
     app.add_middleware(HttpMetrics, service=settings.service_name)
 
     @app.get("/healthz", include_in_schema=False)
@@ -74,23 +69,6 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
-
-
-def install_unavailable_handlers(app: FastAPI) -> None:
-    """A request that failed because the database (or another dependency) is away answers 503 with
-    Retry-After, never a 500 and never a success: nothing it asked for was stored."""
-
-    async def unavailable(request: Request, exc: Exception) -> Response:
-        if classify(exc) is not Kind.TRANSIENT:
-            log.error("http.unhandled_error", path=request.url.path, error=repr(exc)[:500])
-            return problem(500, "Internal error", "The request failed; nothing was changed.")
-        log.warning("http.dependency_unavailable", path=request.url.path, error=repr(exc)[:300])
-        response = problem(503, "Service unavailable", "A dependency is unavailable; retry later.")
-        response.headers["Retry-After"] = "2"
-        return response
-
-    for error in (DBAPIError, SQLAlchemyTimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        app.add_exception_handler(error, unavailable)
 
 
 class HttpMetrics:

@@ -21,12 +21,12 @@ from aiokafka import AIOKafkaConsumer
 
 from shared.auth import ClientCredentials
 from shared.city import CitySnapshot
+from shared.city_index import CityIndex
 from shared.consumer_decisions import backoff_seconds
 from shared.errors import Unavailable
 from shared.events import REGISTRY_CHANGES, Envelope, utcnow
 from shared.geo import Locator
 from shared.logging import get_logger
-from shared.routing import CityIndex
 from shared.settings import ServiceSettings
 
 log = get_logger(__name__)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,15 +11,14 @@ from services.dispatch import queue as assignments
 from services.dispatch import repository
 from services.dispatch.assignment_states import OPEN
 from services.dispatch.schemas import AssignmentOut, QueuePage, ReportBackIn, WhistleOut
-from services.dispatch.unit_owners import (
+from shared.access import (
     Owner,
+    Principal,
     check_may_read_department,
     check_may_read_unit,
     may_act_for_unit,
-    unit_owners,
 )
-from shared.auth import Principal, require
-from shared.errors import Unavailable
+from shared.auth import require
 from shared.service_app import RuntimeDep, SessionDep
 from shared.snapshot_cache import SnapshotCache
 
@@ -30,14 +29,9 @@ QueueReader = Annotated[Principal, require("queue:read")]
 Worker = Annotated[Principal, require("queue:write")]
 
 
-def _owners(request: Request) -> dict[str, Owner]:
+def _owners(request: Request) -> Mapping[str, Owner]:
     cache: SnapshotCache = request.app.state.snapshot
-    if cache.snapshot is None:
-        raise Unavailable("the city's registry snapshot is not loaded yet")
-    if getattr(request.app.state, "owners_version", None) != cache.version:
-        request.app.state.owners = unit_owners(cache.snapshot.city)
-        request.app.state.owners_version = cache.version
-    return request.app.state.owners
+    return cache.require().index.owners
 
 
 @router.get("/whistles", response_model=list[WhistleOut])

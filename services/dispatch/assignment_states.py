@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from shared.routing import ANSWERING_ROLES
+
 OPEN = ("queued", "signed_off", "reported_in")
 
 # action → (statuses it may start from, status it leads to)
@@ -15,7 +17,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 # The roles whose report-back answers the complaint (co-departments only assist).
-ANSWERING_ROLES = frozenset({"lead", "street", "backstop"})
 
 
 class InvalidTransition(Exception):

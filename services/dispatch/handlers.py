@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch.routing import dispatch_complaint, redispatch_reopened
+from shared.city_index import CityIndex
 from shared.consumer import Delivery, HandlerTable
 from shared.events import ComplaintReceived, ComplaintReopened, Envelope
 from shared.messaging_tables import Outbox
-from shared.routing import CityIndex
 from shared.snapshot_cache import SnapshotCache
 
 

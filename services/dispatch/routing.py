@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dispatch import repository
+from shared.city_index import CityIndex
 from shared.events import (
     AssignmentRef,
     ComplaintReceived,
@@ -17,7 +18,7 @@ from shared.events import (
 )
 from shared.logging import get_logger
 from shared.messaging_tables import Outbox
-from shared.routing import CityIndex, route
+from shared.routing import route
 
 log = get_logger(__name__)
 

@@ -11,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from services.intake import repository
-from services.intake.access import may_see
 from services.intake.contact import handling_departments, read_contact
 from services.intake.context import IntakeContext, context_dependency
 from services.intake.drafts import Draft
@@ -31,7 +30,8 @@ from services.intake.schemas import (
     TimelineEntry,
 )
 from services.intake.status import STATUSES
-from shared.auth import Principal, require
+from shared.access import Principal, may_see_complaint
+from shared.auth import require
 from shared.errors import BadRequest, Forbidden, NotFound, WhistleError
 from shared.service_app import RuntimeDep, SessionDep
 
@@ -210,7 +210,7 @@ async def visible_complaint(session: SessionDep, complaint_id: str, principal: P
     departments: set[str | None] = set()
     if principal.kind == "department":
         departments = await handling_departments(session, complaint.id, complaint.merged_into)
-    if not may_see(principal, street_code=complaint.street_code, departments=departments):
+    if not may_see_complaint(principal, street_code=complaint.street_code, departments=departments):
         raise NotFound(f"no complaint {complaint_id}")  # not even its existence to other units
     return complaint
 

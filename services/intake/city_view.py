@@ -6,12 +6,14 @@ attribute definitions, a place's address in words, and finding a community named
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import asin, cos, radians, sin, sqrt
 
 from services.intake.open311_format import AttributeDef, ServiceInfo
-from shared.city import Category, CityData, CitySnapshot
+from shared.city import Category, CityData
+from shared.city_index import CityIndex
 from shared.geo import Place
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -49,40 +51,43 @@ def attribute_defs(category: Category) -> list[AttributeDef]:
 
 @dataclass
 class CityView:
-    version: int
-    city: CityData
-    categories: dict[str, Category] = field(default_factory=dict)
-    unit_names: dict[str, str] = field(default_factory=dict)
+    """The city index (shared with routing and access), plus what intake alone needs: places in
+    words and community names to find in an address."""
+
+    index: CityIndex
     place_names: dict[str, str] = field(default_factory=dict)
     _community_names: list[tuple[str, str, str]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, snapshot: CitySnapshot) -> CityView:
-        city = snapshot.city
-        view = cls(version=snapshot.version, city=city)
-        view.categories = {c.code: c for c in city.categories}
-        for district in city.districts:
-            view.unit_names[district.backstop.code] = district.backstop.name
+    def build(cls, index: CityIndex) -> CityView:
+        view = cls(index=index)
+        for district in index.city.districts:
             for street in district.streets:
-                for unit in street.units:
-                    view.unit_names[unit.code] = unit.name
                 for community in street.communities:
                     view.place_names[community.code] = f"{district.name}{street.name}{community.name}"
                     view._community_names.append((community.name, street.name, community.code))
-        for department in city.departments:
-            view.unit_names[department.code] = department.name
-            for agency in department.agencies:
-                view.unit_names[agency.code] = agency.name
         # Longest names first, so "二社区" inside "十二社区" does not win.
         view._community_names.sort(key=lambda entry: -len(entry[0]))
         return view
+
+    @property
+    def version(self) -> int:
+        return self.index.version
+
+    @property
+    def city(self) -> CityData:
+        return self.index.city
+
+    @property
+    def categories(self) -> Mapping[str, Category]:
+        return self.index.categories
 
     @property
     def jurisdiction(self) -> str:
         return self.city.city.code
 
     def unit_name(self, code: str | None) -> str | None:
-        return None if code is None else self.unit_names.get(code, code)
+        return self.index.unit_name(code)
 
     def address_of(self, place: Place | None, community_code: str | None = None) -> str | None:
         """The place in words (district, street, community): never the resident's own address text."""
@@ -118,15 +123,15 @@ class CityView:
 
 
 class CityViews:
-    """The view of the snapshot a cache currently holds, rebuilt when its version moves."""
+    """The view of the city copy a cache currently holds, rebuilt when its index changes."""
 
     def __init__(self) -> None:
         self._view: CityView | None = None
         self.built_at = datetime.now(UTC)  # when this API last changed (Open311 `changeset`)
 
-    def of(self, snapshot: CitySnapshot) -> CityView:
+    def of(self, index: CityIndex) -> CityView:
         view = self._view
-        if view is None or view.version != snapshot.version:
-            view = self._view = CityView.build(snapshot)
+        if view is None or view.index is not index:
+            view = self._view = CityView.build(index)
             self.built_at = datetime.now(UTC)
         return view

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
-from services.intake.access import Decision, may_read_contact
 from services.intake.context import IntakeContext
 from services.intake.schemas import ContactOut
-from shared.auth import Principal
+from shared.access import Decision, Principal, may_read_contact
 from shared.errors import NotFound
 from shared.events import utcnow
 from shared.logging import get_logger

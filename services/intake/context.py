@@ -63,9 +63,10 @@ class IntakeContext:
         return envelope_for(payload, producer=self.outbox.producer, correlation_id=correlation_id)
 
     def view(self) -> CityView:
-        if self.cache.snapshot is None:
+        current = self.cache.current
+        if current is None:
             raise Unavailable("the city's registry snapshot is not loaded yet")
-        return self.views.of(self.cache.snapshot)
+        return self.views.of(current.index)
 
     def locator(self) -> Locator:
         if self.cache.locator is None:
@@ -73,7 +74,8 @@ class IntakeContext:
         return self.cache.locator
 
     def view_or_none(self) -> CityView | None:
-        return self.views.of(self.cache.snapshot) if self.cache.snapshot is not None else None
+        current = self.cache.current
+        return self.views.of(current.index) if current is not None else None
 
 
 def get_context(request: Request) -> IntakeContext:

@@ -15,10 +15,9 @@ from services.intake.status import next_status, resident_note
 from shared.consumer import HandlerTable
 from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCompleted, WhistleIssued
 from shared.logging import get_logger
+from shared.routing import ANSWERING_ROLES
 
 log = get_logger(__name__)
-
-LEAD_ROLES = ("lead", "street", "backstop")
 
 
 class IntakeHandlers:
@@ -58,7 +57,7 @@ class IntakeHandlers:
                 for a in payload.assignments
             ],
         )
-        lead = next((a for a in payload.assignments if a.role in LEAD_ROLES), None)
+        lead = next((a for a in payload.assignments if a.role in ANSWERING_ROLES), None)
         lead_unit = (
             lead.unit_code if lead else (payload.assignments[0].unit_code if payload.assignments else None)
         )

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-Urgency = Literal["emergency", "urgent", "normal", "complex"]
+from shared.city import Urgency
+
 Satisfaction = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 MAX_DESCRIPTION = 4000
 AttributeValue = Annotated[str, StringConstraints(min_length=1, max_length=500)]

@@ -42,8 +42,9 @@ import shapely
 
 from services.registry.city_generator import SCALES, generate_city
 from shared.city import CityData, CitySnapshot
+from shared.city_index import CityIndex
 from shared.geo import Locator
-from shared.routing import CityIndex, route
+from shared.routing import route
 
 Point = tuple[float, float]
 

@@ -40,6 +40,7 @@ import shapely
 from shapely import Polygon, STRtree
 
 from shared.city import (
+    URGENCIES,
     CalendarOverride,
     Category,
     CityData,
@@ -79,7 +80,7 @@ __all__ = [
     "validate_scoring",
 ]
 
-SLA_URGENCIES = ("emergency", "urgent", "normal", "complex")
+SLA_URGENCIES = URGENCIES
 WEIGHT_TOLERANCE = 1e-6
 _LIST_DATATYPES = {"singlevaluelist", "multivaluelist"}
 _SCORING_WEIGHTS = ("response", "resolution", "satisfaction", "on_time", "street_evaluation")

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
 from services.registry import signing_keys
-from shared.auth import Principal, require
+from shared.access import Principal
+from shared.auth import require
 from shared.errors import BadRequest, Unauthorized
 from shared.service_app import SessionDep
 

@@ -20,9 +20,9 @@ from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.client_scopes import scopes_for
 from services.registry.client_secrets import check_secret
 from services.registry.models import ApiClient, ApiKey, SigningKey
+from shared.access import scopes_for
 from shared.auth import ACCESS, API_KEY, AUDIENCE, ISSUER
 from shared.errors import NotFound, Unauthorized
 from shared.events import utcnow

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.registry import repository
 from services.registry.models import MESSAGING
 from shared.city import CityData, CitySnapshot
+from shared.city_index import CityIndex
 from shared.events import RegistryChanged, utcnow
 from shared.geo import Locator
 from shared.messaging_tables import Outbox
-from shared.routing import CityIndex
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,13 @@ class Directory:
     """Street units, agencies and district backstops: everything a complaint can be assigned to."""
 
     @classmethod
-    def build(cls, city: CityData) -> Directory:
-        streets = [s for d in city.districts for s in d.streets]
-        units = {u.code: u.name for s in streets for u in s.units}
-        units.update({a.code: a.name for d in city.departments for a in d.agencies})
-        units.update({d.backstop.code: d.backstop.name for d in city.districts})
+    def build(cls, index: CityIndex) -> Directory:
+        streets = index.streets.values()
         return cls(
-            districts={d.code: d.name for d in city.districts},
+            districts={d.code: d.name for d in index.city.districts},
             streets={s.code: (s.name, s.kind) for s in streets},
             communities={c.code: c.name for s in streets for c in s.communities},
-            units=units,
+            units={code: name for code, name in index.unit_names.items() if code not in index.departments},
         )
 
 
@@ -71,7 +68,7 @@ class BuiltSnapshot:
 
     @cached_property
     def directory(self) -> Directory:
-        return Directory.build(self.city)
+        return Directory.build(self.index)
 
     def warm(self) -> None:
         """Build the lookup structures now (off the event loop), not on the first request."""

@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from services.sla import repository
-from shared.auth import Principal, require
+from shared.access import Principal
+from shared.auth import require
 from shared.service_app import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["sla"])

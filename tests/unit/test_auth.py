@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 
-from services.registry.client_scopes import scopes_for
+from shared.access import scopes_for
 from shared.auth import ACCESS, API_KEY, AUDIENCE, ISSUER, TokenVerifier
 from shared.errors import Unauthorized
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from shared.city import CityData, Rule, load_city
-from shared.routing import CityIndex, UnknownCode, route
+from shared.city_index import CityIndex
+from shared.routing import UnknownCode, route
 
 TINY = Path(__file__).parents[1] / "data" / "tiny_city.yaml"
 

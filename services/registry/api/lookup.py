@@ -10,7 +10,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from services.registry import lookup
 from services.registry.schemas import ResolveIn, ResolveOut, RouteIn, RouteOut
 from services.registry.snapshots import BuiltSnapshot, SnapshotBuilder
-from shared.auth import Principal, require
+from shared.access import Principal
+from shared.auth import require
 from shared.errors import BadRequest
 from shared.events import utcnow
 from shared.runtime import Runtime

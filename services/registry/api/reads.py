@@ -30,7 +30,8 @@ from services.registry.schemas import (
     StreetOut,
     StreetUnitOut,
 )
-from shared.auth import Principal, require
+from shared.access import Principal
+from shared.auth import require
 from shared.city import UnitKind, Urgency
 from shared.errors import BadRequest, NotFound
 from shared.events import utcnow

@@ -56,7 +56,8 @@ from services.registry.schemas import (
     Written,
 )
 from services.registry.snapshots import SnapshotBuilder
-from shared.auth import Principal, require
+from shared.access import Principal
+from shared.auth import require
 from shared.city import Urgency
 from shared.events import utcnow
 from shared.service_app import SessionDep

@@ -14,7 +14,7 @@ from services.intake.contact import read_contact
 from services.intake.followup import record_feedback
 from services.intake.merging import undo_merge
 from services.intake.schemas import FeedbackIn
-from shared.auth import Principal
+from shared.access import Principal
 from shared.errors import Conflict
 from shared.events import (
     AssignmentRef,

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.access import may_read_contact, may_see
 from services.intake.city_view import CityView, degree_box, distance_meters
 from services.intake.open311_params import full_name, parse_list_query, parse_post
 from services.intake.pii import PiiCipher, mask_address, mask_email, mask_name, mask_phone, new_key
@@ -21,12 +20,13 @@ from services.intake.status import (
     open311_status,
     resident_note,
 )
-from shared.auth import Principal
-from shared.city import CitySnapshot, load_city
+from shared.access import Principal, may_read_contact, may_see_complaint
+from shared.city import load_city
+from shared.city_index import CityIndex
 from shared.errors import BadRequest, Conflict
 
 TINY = Path(__file__).parents[2] / "data" / "tiny_city.yaml"
-VIEW = CityView.build(CitySnapshot(version=1, city=load_city(TINY)))
+VIEW = CityView.build(CityIndex.build(load_city(TINY), 1))
 
 
 def test_dispatch_events_only_move_a_complaint_forward() -> None:
@@ -63,11 +63,11 @@ def test_bound_clients_see_their_own_street_or_department_only() -> None:
     street = Principal("street-s1", "street", frozenset(), street="s1")
     dept = Principal("dept-zjw", "department", frozenset(), department="zjw")
     viewer = Principal("viewer", "viewer", frozenset())
-    assert may_see(street, street_code="s1", departments=set())
-    assert not may_see(street, street_code="s2", departments=set())
-    assert may_see(dept, street_code="s2", departments={"zjw", None})
-    assert not may_see(dept, street_code="s2", departments={"cgw"})
-    assert may_see(viewer, street_code="s2", departments=set())
+    assert may_see_complaint(street, street_code="s1", departments=set())
+    assert not may_see_complaint(street, street_code="s2", departments=set())
+    assert may_see_complaint(dept, street_code="s2", departments={"zjw", None})
+    assert not may_see_complaint(dept, street_code="s2", departments={"cgw"})
+    assert may_see_complaint(viewer, street_code="s2", departments=set())
     assert not may_read_contact(viewer, street_code="s1", departments={"zjw"}).granted
     admin = Principal("admin", "admin", frozenset())
     assert not may_read_contact(admin, street_code="s1", departments={"zjw"}).granted

@@ -6,18 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from services.dispatch.unit_owners import (
-    check_may_read_department,
-    check_may_read_unit,
-    may_act_for_unit,
-    unit_owners,
-)
-from shared.auth import Principal
+from shared.access import Principal, check_may_read_department, check_may_read_unit, may_act_for_unit
 from shared.city import load_city
+from shared.city_index import CityIndex
 from shared.errors import Forbidden
 
 TINY = Path(__file__).parents[1] / "data" / "tiny_city.yaml"
-OWNERS = unit_owners(load_city(TINY))
+OWNERS = CityIndex.build(load_city(TINY)).owners
 
 
 def create_principal(

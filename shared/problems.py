@@ -1,0 +1,76 @@
+"""The edge of the error tree: RFC 9457 `application/problem+json` answers for every error an app
+raises (the tree in `shared.errors`, FastAPI's validation errors, HTTP errors, and a dependency that
+is away), installed on each service's app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.consumer_decisions import Kind, classify
+from shared.errors import PROBLEM_JSON, WhistleError
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def problem(status: int, title: str, detail: str, **fields: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in fields.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ())),
+            "message": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Render every error the app can raise as problem+json."""
+    install_unavailable_handlers(app)
+
+    @app.exception_handler(WhistleError)
+    async def _whistle(_: Request, exc: WhistleError) -> JSONResponse:
+        response = problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(422, "Unprocessable content", "The request is not valid.", errors=_field_errors(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            exc.status_code, str(exc.detail) if exc.status_code < 500 else "Error", str(exc.detail)
+        )
+
+
+def install_unavailable_handlers(app: FastAPI) -> None:
+    """A request that failed because the database (or another dependency) is away answers 503 with
+    Retry-After, never a 500 and never a success: nothing it asked for was stored."""
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        if classify(exc) is not Kind.TRANSIENT:
+            log.error("http.unhandled_error", path=request.url.path, error=repr(exc)[:500])
+            return problem(500, "Internal error", "The request failed; nothing was changed.")
+        log.warning("http.dependency_unavailable", path=request.url.path, error=repr(exc)[:300])
+        response = problem(503, "Service unavailable", "A dependency is unavailable; retry later.")
+        response.headers["Retry-After"] = "2"
+        return response
+
+    for error in (DBAPIError, SQLAlchemyTimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(error, unavailable)
