@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.aio import sleep_unless
 from shared.consumer_decisions import Action, backoff_seconds, classify, dlq_headers, on_failure
+from shared.consumer_partitions import PartitionBook
 from shared.events import (
     Envelope,
     Payload,
@@ -49,10 +50,7 @@ from shared.events import (
 from shared.logging import get_logger
 from shared.messaging_tables import first_seen
 from shared.metrics import (
-    COMMITS_SKIPPED,
     CONSUMER_BATCH_SIZE,
-    CONSUMER_LAG,
-    CONSUMER_PAUSED,
     CONSUMER_RETRIES,
     CONSUMER_SINCE_HANDLED,
     DEAD_LETTERED,
@@ -118,12 +116,6 @@ class ConsumerTuning:
     commit_interval_seconds: float = 1.0
 
 
-@dataclass
-class _Paused:
-    resume_at: float
-    failures: int
-
-
 class EventConsumer:
     def __init__(
         self,
@@ -145,18 +137,8 @@ class EventConsumer:
         self.tuning = tuning or ConsumerTuning()
         self.handlers = spec.handler_table()
         self.consumer: AIOKafkaConsumer | None = None
-        self._owned: set[TopicPartition] = set()
-        self._epoch: dict[TopicPartition, int] = defaultdict(int)
-        self._committed: dict[TopicPartition, int] = {}
-        self._deferred: dict[TopicPartition, tuple[int, float]] = {}  # offset, not before
-        self._staged: dict[TopicPartition, tuple[int, int]] = {}  # offset, epoch: committed soon
-        self._last_commit = 0.0
-        self._paused: dict[TopicPartition, _Paused] = {}
-        self._transient_failures: dict[TopicPartition, int] = defaultdict(int)
-        self._attempts: dict[tuple[TopicPartition, int], int] = {}
-        self._position: dict[TopicPartition, int] = {}
+        self.book = PartitionBook(service=service, group=spec.group, tuning=self.tuning)
         self._last_handled = time.monotonic()
-        self._lag_updated = 0.0
         CONSUMER_SINCE_HANDLED.labels(service, spec.group).set_function(
             lambda: time.monotonic() - self._last_handled
         )
@@ -171,7 +153,7 @@ class EventConsumer:
         try:
             failures = 0
             while not stop.is_set():
-                self._resume_due()
+                self.book.resume_due()
                 started = time.monotonic()
                 try:
                     fetched = await consumer.getmany(
@@ -183,25 +165,25 @@ class EventConsumer:
                     log.warning("consumer.poll_failed", group=self.spec.group, error=repr(exc)[:300])
                     await sleep_unless(stop, backoff_seconds(failures, base=0.2, ceiling=5))
                     continue
-                await self._commit_deferred()
-                if self._commit_due():
-                    await self._flush_staged()
+                await self.book.commit_deferred()
+                if self.book.commit_due():
+                    await self.book.flush_staged()
                 fetched = {
-                    tp: rs for tp, rs in fetched.items() if tp in self._owned and tp not in self._paused
+                    tp: rs for tp, rs in fetched.items() if self.book.owns(tp) and tp not in self.book.paused
                 }
                 if fetched:
                     await self.handle(fetched, started=started)
-                self._update_gauges()
+                self.book.update_gauges()
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._flush_staged(), timeout=5)
-            self.consumer = None
+                await asyncio.wait_for(self.book.flush_staged(), timeout=5)
+            self.consumer = self.book.consumer = None
             try:
                 await consumer.stop()
             except (Exception, asyncio.CancelledError) as exc:  # a clean stop despite aiokafka's own tasks
                 log.info("consumer.stop_error", group=self.spec.group, error=repr(exc)[:200])
-            for tp in list(self._owned):
-                self._forget(tp)
+            for tp in list(self.book.owned):
+                self.book.forget(tp)
 
     async def _connect(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
         t = self.tuning
@@ -223,7 +205,7 @@ class EventConsumer:
             try:
                 await consumer.start()
                 consumer.subscribe(self.spec.topics, listener=_Listener(self))
-                self.consumer = consumer
+                self.consumer = self.book.consumer = consumer
                 return consumer
             except Exception as exc:
                 failures += 1
@@ -234,11 +216,7 @@ class EventConsumer:
         return None
 
     def _poll_timeout_ms(self) -> int:
-        timeout = self.tuning.poll_timeout_ms
-        if self._paused:
-            soonest = min(p.resume_at for p in self._paused.values()) - time.monotonic()
-            timeout = min(timeout, max(10, int(soonest * 1000)))
-        return timeout
+        return self.book.poll_timeout_ms(self.tuning.poll_timeout_ms)
 
     # --- one round ----------------------------------------------------------------------------------
 
@@ -246,7 +224,7 @@ class EventConsumer:
         self, fetched: Mapping[TopicPartition, Sequence[ConsumerRecord]], *, started: float
     ) -> None:
         """Handle one fetch (see the module docstring) and commit what was done."""
-        epochs = {tp: self._epoch[tp] for tp in fetched}
+        epochs = {tp: self.book.epoch[tp] for tp in fetched}
         deliveries = {tp: [self._decode(tp, r) for r in records] for tp, records in fetched.items()}
         wanted = [d for ds in deliveries.values() for d in ds if d.handler is not None and d.poison is None]
         done: dict[TopicPartition, int] = {}
@@ -260,7 +238,7 @@ class EventConsumer:
             if on_failure(exc, attempt=1, max_attempts=self.tuning.max_attempts).action is Action.PAUSE:
                 self._log_failure(exc, "batch", len(wanted))
                 for tp, ds in deliveries.items():
-                    self._pause(tp, ds[0].offset, transient=True)
+                    self.book.pause(tp, ds[0].offset, transient=True)
                 return
             self._log_failure(exc, "batch_split", len(wanted))
             for tp, ds in deliveries.items():
@@ -269,8 +247,8 @@ class EventConsumer:
                     done[tp] = done_to
         for tp in list(done):
             done[tp] = await self._dead_letter_until(deliveries[tp], done[tp])
-            self._position[tp] = done[tp]
-        await self._commit(done, epochs=epochs, started=started)
+            self.book.position[tp] = done[tp]
+        await self.book.stage(done, epochs=epochs, started=started)
 
     def _decode(self, tp: TopicPartition, record: ConsumerRecord) -> Delivery:
         delivery = Delivery(tp, record)
@@ -344,19 +322,19 @@ class EventConsumer:
             try:
                 await self._apply([d])
             except Exception as exc:
-                attempt = self._attempts[key] = self._attempts.get(key, 0) + 1
+                attempt = self.book.attempts[key] = self.book.attempts.get(key, 0) + 1
                 decision = on_failure(exc, attempt=attempt, max_attempts=self.tuning.max_attempts)
                 self._log_failure(exc, decision.action.value, 1, attempt=attempt, offset=d.offset)
                 if decision.action is Action.DEAD_LETTER:
-                    self._attempts.pop(key, None)
+                    self.book.attempts.pop(key, None)
                     d.poison, d.reason = f"{decision.reason}: {exc!r}"[:1000], decision.reason.split(":")[0]
                     done_to = d.offset + 1
                     continue
-                self._pause(tp, d.offset, transient=decision.action is Action.PAUSE, failures=attempt)
+                self.book.pause(tp, d.offset, transient=decision.action is Action.PAUSE, failures=attempt)
                 return done_to
-            self._attempts.pop(key, None)
+            self.book.attempts.pop(key, None)
             done_to = d.offset + 1
-        self._transient_failures.pop(tp, None)
+        self.book.transient_failures.pop(tp, None)
         return done_to
 
     async def _dead_letter_until(self, deliveries: Sequence[Delivery], done_to: int) -> int:
@@ -370,10 +348,10 @@ class EventConsumer:
                 await self._dead_letter(d)
             except Exception as exc:
                 self._log_failure(exc, "dlq_send", 1, offset=d.offset)
-                self._pause(d.tp, d.offset, transient=True)
+                self.book.pause(d.tp, d.offset, transient=True)
                 return d.offset
         if done_to > deliveries[0].offset:
-            self._transient_failures.pop(deliveries[0].tp, None)
+            self.book.transient_failures.pop(deliveries[0].tp, None)
         return done_to
 
     async def _dead_letter(self, d: Delivery) -> None:
@@ -413,182 +391,13 @@ class EventConsumer:
             **fields,
         )
 
-    # --- pausing --------------------------------------------------------------------------------------
-
-    def _pause(
-        self, tp: TopicPartition, offset: int, *, transient: bool, failures: int | None = None
-    ) -> None:
-        """Stop fetching the partition and come back to `offset` after a back-off."""
-        if self.consumer is None or tp not in self._owned:
-            return
-        if transient:
-            self._transient_failures[tp] += 1
-            failures = self._transient_failures[tp]
-        delay = backoff_seconds(
-            failures or 1, base=self.tuning.retry_base_seconds, ceiling=self.tuning.retry_max_seconds
-        )
-        self.consumer.seek(tp, offset)
-        self.consumer.pause(tp)
-        self._paused[tp] = _Paused(time.monotonic() + delay, failures or 1)
-        CONSUMER_PAUSED.labels(self.service, self.spec.group).set(len(self._paused))
-
-    def _resume_due(self) -> None:
-        if not self._paused or self.consumer is None:
-            return
-        now = time.monotonic()
-        due = [tp for tp, p in self._paused.items() if p.resume_at <= now]
-        for tp in due:
-            del self._paused[tp]
-            if tp in self._owned:
-                self.consumer.resume(tp)
-        if due:
-            CONSUMER_PAUSED.labels(self.service, self.spec.group).set(len(self._paused))
-
-    # --- offsets ----------------------------------------------------------------------------------------
-
-    @property
-    def _trusted_seconds(self) -> float:
-        """A round longer than this may have outlived our membership of the group."""
-        t = self.tuning
-        limit = min(t.session_timeout_ms, t.max_poll_interval_ms) / 1000
-        return max(0.5, limit - 2 * t.heartbeat_interval_ms / 1000)
-
-    async def _commit(
-        self, done: Mapping[TopicPartition, int], *, epochs: Mapping[TopicPartition, int], started: float
-    ) -> None:
-        if not done or self.consumer is None:
-            return
-        stale = time.monotonic() - started > self._trusted_seconds
-        settle = time.monotonic() + 2 * self.tuning.heartbeat_interval_ms / 1000
-        for tp, offset in done.items():
-            if stale or tp not in self._owned or self._epoch[tp] != epochs.get(tp):
-                reason = "stale_round" if stale else "revoked"
-                COMMITS_SKIPPED.labels(self.service, self.spec.group, reason).inc()
-                previous = self._deferred.get(tp, (-1, 0.0))[0]
-                self._deferred[tp] = (max(offset, previous), settle)
-                continue
-            self._staged[tp] = (max(offset, self._staged.get(tp, (-1, 0))[0]), self._epoch[tp])
-        if self._commit_due():
-            await self._flush_staged()
-
-    def _commit_due(self) -> bool:
-        return bool(self._staged) and (
-            time.monotonic() - self._last_commit >= self.tuning.commit_interval_seconds
-        )
-
-    async def _flush_staged(self, only: set[TopicPartition] | None = None) -> None:
-        """Commit the staged offsets of partitions still ours since they were staged."""
-        self._last_commit = time.monotonic()
-        ready: dict[TopicPartition, int] = {}
-        for tp, (offset, epoch) in list(self._staged.items()):
-            if only is not None and tp not in only:
-                continue
-            del self._staged[tp]
-            if tp in self._owned and self._epoch[tp] == epoch:
-                ready[tp] = offset
-        await self._commit_if_ahead(ready, verify=False)
-
-    async def _commit_deferred(self) -> None:
-        """Offsets of rounds whose ownership was in doubt: committed once the partition is ours and the
-        broker's committed offset is behind them."""
-        if not self._deferred:
-            return
-        now = time.monotonic()
-        ready = {
-            tp: off
-            for tp, (off, not_before) in self._deferred.items()
-            if tp in self._owned and now >= not_before
-        }
-        for tp in ready:
-            del self._deferred[tp]
-        await self._commit_if_ahead(ready, verify=True)
-
-    async def _commit_if_ahead(self, offsets: Mapping[TopicPartition, int], *, verify: bool) -> None:
-        consumer = self.consumer
-        if not offsets or consumer is None:
-            return
-        ahead: dict[TopicPartition, int] = {}
-        for tp, offset in offsets.items():
-            try:
-                known = None if verify else self._committed.get(tp)
-                if known is None:
-                    known = await consumer.committed(tp) or 0
-                    self._committed[tp] = known
-            except Exception as exc:
-                log.warning("consumer.committed_unknown", group=self.spec.group, error=repr(exc)[:200])
-                self._deferred[tp] = (offset, time.monotonic() + 1)
-                continue
-            if offset <= known:
-                COMMITS_SKIPPED.labels(self.service, self.spec.group, "not_ahead").inc()
-                continue
-            ahead[tp] = offset
-        if not ahead:
-            return
-        try:
-            await consumer.commit(ahead)
-        except Exception as exc:  # rebalanced, not assigned, broker away: commit later or re-process
-            log.warning("consumer.commit_failed", group=self.spec.group, error=repr(exc)[:300])
-            settle = time.monotonic() + 2 * self.tuning.heartbeat_interval_ms / 1000
-            for tp, offset in ahead.items():
-                self._deferred[tp] = (offset, settle)
-            return
-        self._committed.update(ahead)
-
-    # --- rebalances ---------------------------------------------------------------------------------------
-
-    async def revoked(self, partitions: set[TopicPartition]) -> None:
-        """Before the partitions go: commit what was done on them (still ours in this generation)."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._flush_staged(only=partitions), timeout=5)
-        for tp in partitions:
-            self._forget(tp)
-
-    def assigned(self, partitions: set[TopicPartition]) -> None:
-        for tp in partitions:
-            self._owned.add(tp)
-            self._committed.pop(tp, None)  # read again before the first commit
-            self._paused.pop(tp, None)
-            self._position.pop(tp, None)
-        log.info("consumer.assigned", group=self.spec.group, partitions=len(self._owned))
-
-    def _forget(self, tp: TopicPartition) -> None:
-        self._owned.discard(tp)
-        self._staged.pop(tp, None)
-        self._epoch[tp] += 1
-        self._committed.pop(tp, None)
-        self._paused.pop(tp, None)
-        self._transient_failures.pop(tp, None)
-        self._position.pop(tp, None)
-        for key in [k for k in self._attempts if k[0] == tp]:
-            del self._attempts[key]
-        with contextlib.suppress(KeyError):
-            CONSUMER_LAG.remove(self.service, self.spec.group, tp.topic, str(tp.partition))
-        CONSUMER_PAUSED.labels(self.service, self.spec.group).set(len(self._paused))
-
-    def _update_gauges(self) -> None:
-        now = time.monotonic()
-        if self.consumer is None or now - self._lag_updated < 1:
-            return
-        self._lag_updated = now
-        for tp in self._owned:
-            highwater = self.consumer.highwater(tp)
-            position = self._position.get(tp, self._committed.get(tp))
-            if highwater is not None and position is not None:
-                CONSUMER_LAG.labels(self.service, self.spec.group, tp.topic, str(tp.partition)).set(
-                    max(0, highwater - position)
-                )
-
-    @property
-    def owned(self) -> frozenset[TopicPartition]:
-        return frozenset(self._owned)
-
 
 class _Listener(ConsumerRebalanceListener):
     def __init__(self, owner: EventConsumer) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.owner.revoked(set(revoked))
+        await self.owner.book.revoked(set(revoked))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.owner.assigned(set(assigned))
+        self.owner.book.assigned(set(assigned))

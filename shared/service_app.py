@@ -14,10 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier, http_jwks_source
+from shared.consumer import ConsumerSpec
 from shared.logging import configure_logging, get_logger
+from shared.messaging_tables import MessagingTables
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.problems import install_problem_handlers, problem
 from shared.runtime import Runtime
+from shared.settings import ServiceSettings
+from shared.snapshot_cache import SnapshotCache
 
 log = get_logger(__name__)
 
@@ -68,6 +72,34 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    return app
+
+
+def city_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    tables: MessagingTables,
+    routers: list[APIRouter],
+    cache: SnapshotCache,
+    consumers: list[ConsumerSpec] | None = None,
+    wait_for_snapshot: bool = True,
+    broker_required: bool = True,
+) -> FastAPI:
+    """The app of a service that works on a copy of the registry's city (intake, dispatch, SLA): the
+    copy is followed in the background and readiness waits for it; with `wait_for_snapshot` the
+    service does not start consuming before it has one."""
+    runtime = Runtime(
+        settings=settings,
+        tables=tables,
+        consumers=consumers or [],
+        on_start=[cache.load_on_start] if wait_for_snapshot else [],
+        background=[cache.follow],
+        ready_checks=[cache.ready_problem],
+        broker_required=broker_required,
+    )
+    app = create_app(runtime, title=title, routers=routers)
+    app.state.snapshot = cache
     return app
 
 

@@ -6,6 +6,7 @@ Unit tests (tests/unit) need neither and start nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -14,8 +15,21 @@ from pathlib import Path
 
 import pytest
 
+from shared.city import CityData, load_city
+
 TESTS = Path(__file__).parent
 TINY_CITY = TESTS / "data" / "tiny_city.yaml"
+
+
+@functools.cache
+def tiny_city() -> CityData:
+    """The tiny test city (tests/data/tiny_city.yaml), loaded once."""
+    return load_city(TINY_CITY)
+
+
+@pytest.fixture
+def city() -> CityData:
+    return tiny_city()
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from services.dispatch.settings import DispatchSettings
 from shared.consumer import ConsumerSpec
 from shared.events import COMPLAINTS
 from shared.messaging_tables import Outbox
-from shared.runtime import Runtime
-from shared.service_app import create_app
+from shared.service_app import city_service_app
 from shared.snapshot_cache import SnapshotCache
 
 
@@ -20,19 +19,14 @@ def build_app(settings: DispatchSettings | None = None) -> FastAPI:
     settings = settings or DispatchSettings()
     cache = SnapshotCache(settings.registry_url)
     handlers = DispatchHandlers(cache, Outbox(MESSAGING.outbox, producer=settings.service_name))
-
-    runtime = Runtime(
-        settings=settings,
-        tables=MESSAGING,
-        consumers=[
-            ConsumerSpec(
-                group="dispatch", topics=[COMPLAINTS], handlers=handlers.table(), prepare=handlers.prepare
-            )
-        ],
-        on_start=[cache.load_on_start],
-        background=[cache.follow],
-        ready_checks=[cache.ready_problem],
+    complaints = ConsumerSpec(
+        group="dispatch", topics=[COMPLAINTS], handlers=handlers.table(), prepare=handlers.prepare
     )
-    app = create_app(runtime, title="Whistle dispatch", routers=[router])
-    app.state.snapshot = cache
-    return app
+    return city_service_app(
+        settings,
+        title="Whistle dispatch",
+        tables=MESSAGING,
+        routers=[router],
+        cache=cache,
+        consumers=[complaints],
+    )

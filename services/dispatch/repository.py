@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -26,7 +26,7 @@ async def insert_whistle(session: AsyncSession, values: dict[str, object]) -> bo
     return (await session.execute(_INSERT_WHISTLE, values)).first() is not None
 
 
-async def insert_assignments(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+async def insert_assignments(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> None:
     if rows:
         await session.execute(_INSERT_ASSIGNMENT, list(rows))
 

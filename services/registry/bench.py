@@ -215,12 +215,10 @@ def get_token(url: str, client_id: str, secret: str) -> str:
 
 
 async def embedded(city_scale: str, points: list[Point], args: argparse.Namespace, report: Report) -> None:
-    from services.registry import repository
+    """Seed the city into a PostgreSQL of its own, build the snapshot from it, then serve it."""
     from services.registry.seeding import seed_generated
-    from services.registry.snapshots import build
-    from shared.db import create_engine, sessionmaker
     from shared.embedded import EmbeddedBroker, EmbeddedPostgres, free_port, remove_tree
-    from shared.events import ALL_TOPICS, utcnow
+    from shared.events import ALL_TOPICS
     from shared.kafka import ensure_topics
     from shared.migrations import upgrade_all
 
@@ -239,27 +237,7 @@ async def embedded(city_scale: str, points: list[Point], args: argparse.Namespac
         started = time.perf_counter()
         await seed_generated(url, city_scale, seed=args.seed)
         report.add(f"seed --scale {city_scale} into PostgreSQL", f"{time.perf_counter() - started:.3f} s")
-
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with sessionmaker(engine)() as session:
-                started = time.perf_counter()
-                loaded = await repository.load_city(session)
-                read = time.perf_counter() - started
-                version = await repository.current_version(session)
-                built = build(loaded, version, version_made=None, now=utcnow())
-                report.add(
-                    "snapshot build from PostgreSQL (cold)",
-                    f"{time.perf_counter() - started:.3f} s ({read:.3f} s reading the tables)",
-                )
-                started = time.perf_counter()
-                built.warm()
-                report.add(
-                    "registry lookup structures (index, STRtree)", f"{time.perf_counter() - started:.3f} s"
-                )
-        finally:
-            await engine.dispose()
-
+        await _build_snapshot_cold(url, report)
         port = free_port()
         env = dict(
             os.environ,
@@ -270,27 +248,68 @@ async def embedded(city_scale: str, points: list[Point], args: argparse.Namespac
             REGISTRY_LOG_LEVEL="WARNING",
         )
         registry = start_registry(env, home / "registry.log")
-        base = f"http://127.0.0.1:{port}"
-        await wait_ready(base, registry)
-        token = get_token(base, "viewer", "demo-viewer-secret")
-        started = time.perf_counter()
-        async with httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
-            first = await client.get(f"{base}/v1/snapshot")
-        report.add(
-            "GET /v1/snapshot, first (built in the registry)",
-            f"{time.perf_counter() - started:.3f} s, {len(first.content) / 1e6:.1f} MB",
-        )
-        await drive_http(base, token, points, args, report)
+        await _serve(f"http://127.0.0.1:{port}", registry, points, args, report)
     finally:
-        if registry is not None and registry.poll() is None:
-            registry.send_signal(signal.SIGTERM)
-            try:
-                registry.wait(15)
-            except subprocess.TimeoutExpired:
-                registry.kill()
+        if registry is not None:
+            _stop(registry)
         broker.stop()
         postgres.stop()
         remove_tree(home)
+
+
+async def _build_snapshot_cold(url: str, report: Report) -> None:
+    from services.registry import repository
+    from services.registry.snapshots import build
+    from shared.db import create_engine, sessionmaker
+    from shared.events import utcnow
+
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with sessionmaker(engine)() as session:
+            started = time.perf_counter()
+            loaded = await repository.load_city(session)
+            read = time.perf_counter() - started
+            version = await repository.current_version(session)
+            built = build(loaded, version, version_made=None, now=utcnow())
+            report.add(
+                "snapshot build from PostgreSQL (cold)",
+                f"{time.perf_counter() - started:.3f} s ({read:.3f} s reading the tables)",
+            )
+            started = time.perf_counter()
+            built.warm()
+            report.add(
+                "registry lookup structures (index, STRtree)", f"{time.perf_counter() - started:.3f} s"
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _serve(
+    base: str,
+    registry: subprocess.Popen[bytes],
+    points: list[Point],
+    args: argparse.Namespace,
+    report: Report,
+) -> None:
+    await wait_ready(base, registry)
+    token = get_token(base, "viewer", "demo-viewer-secret")
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
+        first = await client.get(f"{base}/v1/snapshot")
+    report.add(
+        "GET /v1/snapshot, first (built in the registry)",
+        f"{time.perf_counter() - started:.3f} s, {len(first.content) / 1e6:.1f} MB",
+    )
+    await drive_http(base, token, points, args, report)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def start_registry(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

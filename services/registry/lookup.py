@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.registry.schemas import (
+from services.registry.lookup_schemas import (
     Named,
     ResolvedStreet,
     ResolveIn,

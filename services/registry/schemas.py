@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.city import (
     Attribute,
@@ -29,7 +29,9 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
-class _In(BaseModel):
+class RequestBody(BaseModel):
+    """A request body: a field the API does not know is refused, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -46,13 +48,13 @@ class Lifecycle(_Out):
 # --- districts, streets, communities, units ----------------------------------------------------------
 
 
-class DistrictIn(_In):
+class DistrictIn(RequestBody):
     code: Code
     name: Name
     backstop: Backstop
 
 
-class DistrictPatch(_In):
+class DistrictPatch(RequestBody):
     name: Name | None = None
     backstop_name: Name | None = None
 
@@ -64,7 +66,7 @@ class DistrictOut(Lifecycle):
     backstop_name: str
 
 
-class StreetIn(_In):
+class StreetIn(RequestBody):
     code: Code
     district: Code
     name: Name
@@ -76,7 +78,7 @@ class StreetIn(_In):
     """Agencies that take the new street into the set of streets they serve."""
 
 
-class StreetPatch(_In):
+class StreetPatch(RequestBody):
     name: Name | None = None
     kind: StreetKind | None = None
     polygon: list[Point] | None = Field(default=None, min_length=4)
@@ -96,7 +98,7 @@ class StreetDetail(StreetOut):
     """GeoJSON: the stored boundary, or the union of the street's communities (None if it has none)."""
 
 
-class CommunityIn(_In):
+class CommunityIn(RequestBody):
     code: Code
     street: Code
     name: Name
@@ -104,7 +106,7 @@ class CommunityIn(_In):
     polygon: list[Point] = Field(min_length=4)
 
 
-class CommunityPatch(_In):
+class CommunityPatch(RequestBody):
     street: Code | None = None
     name: Name | None = None
     households: int | None = Field(default=None, ge=0)
@@ -126,14 +128,14 @@ class CommunityDetail(CommunityOut):
     """GeoJSON Polygon ([lon, lat], WGS84)."""
 
 
-class StreetUnitIn(_In):
+class StreetUnitIn(RequestBody):
     code: Code
     street: Code
     name: Name
     kind: UnitKind
 
 
-class StreetUnitPatch(_In):
+class StreetUnitPatch(RequestBody):
     name: Name | None = None
     kind: UnitKind | None = None
 
@@ -148,7 +150,7 @@ class StreetUnitOut(Lifecycle):
 # --- departments and agencies ------------------------------------------------------------------------
 
 
-class DepartmentIn(_In):
+class DepartmentIn(RequestBody):
     code: Code
     name: Name
     kind: Code
@@ -156,7 +158,7 @@ class DepartmentIn(_In):
     parent: Code | None = None
 
 
-class DepartmentPatch(_In):
+class DepartmentPatch(RequestBody):
     name: Name | None = None
     kind: Code | None = None
     level: Level | None = None
@@ -171,7 +173,7 @@ class DepartmentOut(Lifecycle):
     parent_code: str | None
 
 
-class AgencyIn(_In):
+class AgencyIn(RequestBody):
     code: Code
     department: Code
     district: Code
@@ -179,7 +181,7 @@ class AgencyIn(_In):
     serves: list[Code] = Field(default_factory=list)
 
 
-class AgencyPatch(_In):
+class AgencyPatch(RequestBody):
     name: Name | None = None
     serves: list[Code] | None = None
 
@@ -195,7 +197,7 @@ class AgencyOut(Lifecycle):
 # --- categories and the duty list --------------------------------------------------------------------
 
 
-class CategoryIn(_In):
+class CategoryIn(RequestBody):
     code: Code
     name: Name
     name_en: str = ""
@@ -206,7 +208,7 @@ class CategoryIn(_In):
     attributes: list[Attribute] = Field(default_factory=list)
 
 
-class CategoryPatch(_In):
+class CategoryPatch(RequestBody):
     name: Name | None = None
     name_en: str | None = None
     group: str | None = None
@@ -227,24 +229,24 @@ class CategoryOut(Lifecycle):
     attributes: list[dict[str, Any]]
 
 
-class DutyBlockIn(_In):
+class DutyBlockIn(RequestBody):
     code: Code
     name: Name
 
 
-class DutyBlockPatch(_In):
+class DutyBlockPatch(RequestBody):
     name: Name | None = None
     position: int | None = Field(default=None, ge=0)
 
 
-class DutyItemIn(_In):
+class DutyItemIn(RequestBody):
     code: Code
     block: Code
     name: Name
     categories: list[Code] = Field(default_factory=list)
 
 
-class DutyItemPatch(_In):
+class DutyItemPatch(RequestBody):
     name: Name | None = None
     categories: list[Code] | None = None
 
@@ -267,7 +269,7 @@ class DutyBlockOut(Lifecycle):
 # --- rules and policies ------------------------------------------------------------------------------
 
 
-class RuleTarget(_In):
+class RuleTarget(RequestBody):
     street_unit_kind: UnitKind | None = None
     street_unit: Code | None = None
     lead: Code | None = None
@@ -283,7 +285,7 @@ class RuleIn(RuleTarget):
     effective_to: AwareDatetime | None = None
 
 
-class RulePatch(_In):
+class RulePatch(RequestBody):
     """A new version of the rule's target from `effective_from` (default now); the old one ends then."""
 
     street_unit_kind: UnitKind | None = None
@@ -309,7 +311,7 @@ class RuleOut(_Out):
     in_force: bool = False
 
 
-class SlaPolicyIn(_In):
+class SlaPolicyIn(RequestBody):
     sign_off: Duration
     contact: Duration
     report_in: Duration
@@ -317,7 +319,7 @@ class SlaPolicyIn(_In):
     effective_from: AwareDatetime | None = None
 
 
-class ScoringPolicyIn(_In):
+class ScoringPolicyIn(RequestBody):
     response: float = Field(ge=0)
     resolution: float = Field(ge=0)
     satisfaction: float = Field(ge=0)
@@ -350,7 +352,7 @@ class CalendarDay(BaseModel):
     name: str = ""
 
 
-class CalendarOverrideIn(_In):
+class CalendarOverrideIn(RequestBody):
     workday: bool
     name: str = Field(default="", max_length=200)
 
@@ -366,75 +368,6 @@ class ClientOut(_Out):
     kind: str
     department: str | None
     street: str | None
-
-
-# --- resolve and route -------------------------------------------------------------------------------
-
-
-class ResolveIn(_In):
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    community_code: Code | None = None
-
-    @model_validator(mode="after")
-    def _one_way(self) -> ResolveIn:
-        point = self.lat is not None or self.lon is not None
-        if point and (self.lat is None or self.lon is None):
-            raise ValueError("give both lat and lon")
-        if point == (self.community_code is not None):
-            raise ValueError("give either {lat, lon} or {community_code}")
-        return self
-
-
-class Named(BaseModel):
-    code: str
-    name: str
-
-
-class ResolvedStreet(Named):
-    kind: str
-
-
-class ResolveOut(BaseModel):
-    community: Named
-    street: ResolvedStreet
-    district: Named
-    snapshot_version: int
-
-
-class RouteIn(_In):
-    category: Code
-    street_code: Code
-    at: AwareDatetime | None = None
-    """Route by the rules in force then (default now)."""
-    exclude: list[Code] = Field(default_factory=list)
-    """Units passed over (those that returned the order)."""
-
-
-class RouteTarget(BaseModel):
-    unit_code: str
-    name: str
-    department_code: str | None
-    role: str
-
-
-class RuleMatch(BaseModel):
-    rule: dict[str, Any]
-    applied: bool
-    why: str
-
-
-class RouteOut(BaseModel):
-    category: str
-    street_code: str
-    district_code: str
-    at: datetime
-    snapshot_version: int
-    targets: list[RouteTarget]
-    reasons: list[str]
-    refused_pushdown: bool
-    rules: list[RuleMatch]
-    """Each rule in force whose scope covers the street, most specific first; the first applied."""
 
 
 class Written(BaseModel, Generic[T]):

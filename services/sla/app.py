@@ -11,8 +11,7 @@ from services.sla.settings import SlaSettings
 from shared.consumer import ConsumerSpec
 from shared.events import WHISTLES
 from shared.messaging_tables import Outbox
-from shared.runtime import Runtime
-from shared.service_app import create_app
+from shared.service_app import city_service_app
 from shared.snapshot_cache import SnapshotCache
 
 
@@ -20,15 +19,7 @@ def build_app(settings: SlaSettings | None = None) -> FastAPI:
     settings = settings or SlaSettings()
     cache = SnapshotCache(settings.registry_url)
     handlers = SlaHandlers(cache, Outbox(MESSAGING.outbox, producer=settings.service_name))
-
-    runtime = Runtime(
-        settings=settings,
-        tables=MESSAGING,
-        consumers=[ConsumerSpec(group="sla", topics=[WHISTLES], handlers=handlers.table())],
-        on_start=[cache.load_on_start],
-        background=[cache.follow],
-        ready_checks=[cache.ready_problem],
+    whistles = ConsumerSpec(group="sla", topics=[WHISTLES], handlers=handlers.table())
+    return city_service_app(
+        settings, title="Whistle SLA", tables=MESSAGING, routers=[router], cache=cache, consumers=[whistles]
     )
-    app = create_app(runtime, title="Whistle SLA", routers=[router])
-    app.state.snapshot = cache
-    return app

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from services.registry import lookup
-from services.registry.schemas import ResolveIn, ResolveOut, RouteIn, RouteOut
+from services.registry.lookup_schemas import ResolveIn, ResolveOut, RouteIn, RouteOut
 from services.registry.snapshots import BuiltSnapshot, SnapshotBuilder
 from shared.access import Principal
 from shared.auth import require

@@ -20,7 +20,7 @@ from services.registry.changes.flow import (
 )
 from services.registry.city_validation import (
     CommunityShape,
-    ValidationIndex,
+    CommunityShapes,
     validate_community_polygon,
     validate_polygon,
 )
@@ -183,13 +183,13 @@ async def _polygon_problems(
     if found:
         problems.extend(found)
         return
-    index = ValidationIndex(
-        communities=[
+    neighbours = CommunityShapes(
+        [
             CommunityShape(f"communities[{other}]", other, Polygon(ring))
             for other, ring in await repository.neighbours(session, repository.bbox(polygon), exclude=code)
         ]
     )
-    problems.extend(validate_community_polygon(polygon, index, "polygon", code))
+    problems.extend(validate_community_polygon(polygon, neighbours, "polygon", code))
 
 
 async def create_community(session: AsyncSession, body: CommunityIn) -> Written:

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.registry.lookup import resolve, route_explained
-from services.registry.schemas import ResolveIn, RouteIn
+from services.registry.lookup_schemas import ResolveIn, RouteIn
 from services.registry.snapshots import BuiltSnapshot, build, transitions
 from services.registry.views import calendar_days, street_geometry
 from shared.city import CityData, CitySnapshot, PolicyVersion, Rule, SlaPolicy, load_city

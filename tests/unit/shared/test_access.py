@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from shared.access import Principal, check_may_read_department, check_may_read_unit, may_act_for_unit
-from shared.city import load_city
 from shared.city_index import CityIndex
 from shared.errors import Forbidden
+from tests.conftest import tiny_city
 
-TINY = Path(__file__).parents[1] / "data" / "tiny_city.yaml"
-OWNERS = CityIndex.build(load_city(TINY)).owners
+OWNERS = CityIndex.build(tiny_city()).owners
 
 
 def create_principal(

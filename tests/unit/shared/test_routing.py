@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from shared.city import CityData, Rule, load_city
+from shared.city import CityData, Rule
 from shared.city_index import CityIndex
 from shared.routing import UnknownCode, route
-
-TINY = Path(__file__).parents[1] / "data" / "tiny_city.yaml"
+from tests.conftest import tiny_city
 
 
 @pytest.fixture(scope="module")
 def city() -> CityData:
-    return load_city(TINY)
+    return tiny_city()
 
 
 def create_index(city: CityData, *, rules: list[Rule] | None = None) -> CityIndex:

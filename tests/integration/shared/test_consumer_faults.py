@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.embedded import EmbeddedBroker, free_port
 from shared.events import Envelope, RegistryChanged
 from shared.kafka import ensure_topics, make_producer
-from tests.integration.consumer_helpers import (
+from tests.integration.shared.consumer_helpers import (
     FAST,
     Running,
     create_event,
@@ -31,7 +31,7 @@ from tests.integration.consumer_helpers import (
 )
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ async def test_a_member_frozen_past_its_session_never_moves_an_offset_backwards(
 ) -> None:  # type: ignore[no-untyped-def]
     group = "g-frozen"
     frozen = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.consumer_process", infra.database_url,
+        sys.executable, "-m", "tests.integration.shared.consumer_process", infra.database_url,
         playground.tables.outbox.schema, playground.bootstrap, playground.topic, group, "--hold", "3",
         cwd=ROOT,
         stdout=subprocess.PIPE,

@@ -13,7 +13,7 @@ from shared.events import Envelope, RegistryChanged
 from shared.kafka import KafkaPublisher
 from shared.messaging_tables import Outbox, PendingMessage, outbox_row, write_rows
 from shared.outbox_relay import OutboxRelay, PostgresOutboxStore, Published
-from tests.integration.consumer_helpers import read_all, until
+from tests.integration.shared.consumer_helpers import read_all, until
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 a playground schema. It prints `holding` when it has fetched a batch with snapshot_version 1 and
 holds it (outside any transaction) for `--hold` seconds, then handles it.
 
-    python -m tests.integration.consumer_process DATABASE_URL SCHEMA BOOTSTRAP TOPIC GROUP --hold 3
+    python -m tests.integration.shared.consumer_process DATABASE_URL SCHEMA BOOTSTRAP TOPIC GROUP --hold 3
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from shared.consumer import ConsumerTuning, Delivery
 from shared.db import create_engine, sessionmaker
 from shared.kafka import make_producer
 from tests.integration.conftest import Playground, playground_tables
-from tests.integration.consumer_helpers import make_consumer, recording_handler
+from tests.integration.shared.consumer_helpers import make_consumer, recording_handler
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ from shared.dlq import read_dead_letters, redrive
 from shared.embedded import free_port
 from shared.errors import Rejected
 from shared.events import Envelope, RegistryChanged, dlq_topic
-from tests.integration.consumer_helpers import (
+from tests.integration.shared.consumer_helpers import (
     Running,
     create_event,
     make_consumer,
@@ -22,7 +22,7 @@ from tests.integration.consumer_helpers import (
     send,
     until,
 )
-from tests.integration.tcp_proxy import TcpProxy
+from tests.integration.shared.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from shared.runtime import Runtime
 from shared.service_app import create_app
 from shared.settings import ServiceSettings
-from tests.integration.consumer_helpers import until
+from tests.integration.shared.consumer_helpers import until
 
 pytestmark = pytest.mark.integration
 
