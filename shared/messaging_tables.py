@@ -6,7 +6,9 @@ back with the state change. That statement first takes a transaction-level advis
 complaint id it writes for, in sorted order, and holds it until commit: two transactions writing
 events of one complaint therefore draw their outbox ids in the order they commit, and a relay that
 publishes unsent rows in id order publishes each complaint's events in commit order. After the
-commit, the relay of this process is woken (`on_commit`).
+commit, the relay of this process is woken (`on_commit`). A hot path that writes its rows in a
+statement of its own composes `outbox_insert` into it (the same rows, locks and encoding) and says
+so with `rows_committed` once that statement has committed.
 
 **Inbox.** A consumer records the `event_id`s of a batch in one statement in the transaction of
 their effects; those it has seen before come back as already seen.
@@ -98,6 +100,17 @@ def on_commit(table: Table, callback: Callable[[], None]) -> Callable[[], None]:
     return lambda: _WAKE.get(table.fullname, []).remove(callback)
 
 
+def rows_committed(table: Table) -> None:
+    """Rows were committed into this outbox table outside a session (a statement on a raw
+    connection): call the `on_commit` callbacks, as a session's commit would have."""
+    _notify(table.fullname)
+
+
+def _notify(name: str) -> None:
+    for callback in _WAKE.get(name, ()):
+        callback()
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     event_id: uuid.UUID
@@ -112,16 +125,46 @@ def outbox_row(envelope: Envelope, *, topic: str) -> OutboxRow:
     return OutboxRow(envelope.event_id, topic, envelope.correlation_id, envelope.to_bytes(), headers)
 
 
-def _insert_sql(table: Table) -> str:
+@dataclass(frozen=True)
+class OutboxInsert:
+    """The outbox part of a statement, to compose into a larger one.
+
+    `locks` is a CTE (`outbox_locks`) taking the per-complaint advisory locks; `insert` is the INSERT
+    that writes the rows once they are held, fit to be the body of a further CTE. `params` are the
+    values of their parameters, numbered on from the `first` given to `outbox_insert`."""
+
+    locks: str
+    insert: str
+    params: tuple[Any, ...]
+
+
+def outbox_insert(
+    table: Table, rows: Sequence[OutboxRow], *, first: int = 1, when: str | None = None
+) -> OutboxInsert:
+    """The SQL writing these rows (parameters `$first` … `$first+6`) and its parameters. `when` is
+    an SQL condition the rows also wait on, e.g. that another CTE of the statement wrote its row."""
+    locks, insert = _outbox_sql(table, first, when)
+    return OutboxInsert(locks, insert, insert_params(table, rows))
+
+
+def _outbox_sql(table: Table, first: int, when: str | None) -> tuple[str, str]:
     # The locks are taken (in the order given) before any row, and so any id, is made.
-    return f"""
-WITH locks AS MATERIALIZED (
-    SELECT pg_advisory_xact_lock(hashtextextended($1 || k, 0)) FROM unnest($2::text[]) AS k
-)
-INSERT INTO {table.fullname} (event_id, topic, key, value, headers)
+    # Parameters: the lock namespace, the keys to lock, then one array per column (`insert_params`).
+    ns, keys, e, t, k, v, h = (f"${n}" for n in range(first, first + 7))
+    locks = f"""outbox_locks AS MATERIALIZED (
+    SELECT pg_advisory_xact_lock(hashtextextended({ns} || k, 0)) FROM unnest({keys}::text[]) AS k
+)"""
+    also = f" AND ({when})" if when else ""
+    insert = f"""INSERT INTO {table.fullname} (event_id, topic, key, value, headers)
 SELECT e, t, k, v, h::jsonb
-FROM unnest($3::uuid[], $4::text[], $5::text[], $6::bytea[], $7::text[]) AS u(e, t, k, v, h)
-WHERE (SELECT count(*) FROM locks) >= 0"""
+FROM unnest({e}::uuid[], {t}::text[], {k}::text[], {v}::bytea[], {h}::text[]) AS u(e, t, k, v, h)
+WHERE (SELECT count(*) FROM outbox_locks) >= 0{also}"""
+    return locks, insert
+
+
+def _insert_sql(table: Table) -> str:
+    locks, insert = _outbox_sql(table, 1, None)
+    return f"WITH {locks}\n{insert}"
 
 
 def insert_params(table: Table, rows: Sequence[OutboxRow]) -> tuple[Any, ...]:
@@ -157,8 +200,7 @@ def _write_buffered(session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _wake_relays(session: Session) -> None:
     for name in session.info.pop("whistle.outbox_written", ()):
-        for callback in _WAKE.get(name, ()):
-            callback()
+        _notify(name)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -14,7 +14,7 @@ from services.intake import repository
 from services.intake.contact import handling_departments, read_contact
 from services.intake.context import IntakeContext, context_dependency
 from services.intake.drafts import Draft
-from services.intake.filing import file_complaint, file_new_quickly
+from services.intake.filing import file_draft
 from services.intake.followup import record_feedback
 from services.intake.merging import undo_merge
 from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED, CONTACT_READS, FOLLOW_UPS
@@ -138,12 +138,7 @@ async def post_complaint(
     """File a complaint. Repeat it (same source_ref or Idempotency-Key, same body) safely."""
     draft = draft_from(body, idempotency_key=idempotency_key, filed_by=principal.client_id)
     try:
-        filed = await file_new_quickly(engine=runtime.engine, ctx=ctx, draft=draft)
-        if filed is None:
-            async with runtime.sessions() as session, session.begin():
-                filed = await file_complaint(session=session, ctx=ctx, draft=draft)
-        elif runtime.relay is not None:
-            runtime.relay.wake()  # its event is committed already: publish it now
+        filed = await file_draft(engine=runtime.engine, ctx=ctx, draft=draft)
     except WhistleError as exc:
         COMPLAINTS_REFUSED.labels("v1", str(exc.status)).inc()
         raise

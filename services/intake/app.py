@@ -9,13 +9,12 @@ from services.intake.body_limit import BodyLimit
 from services.intake.context import IntakeContext
 from services.intake.handlers import IntakeHandlers
 from services.intake.models import MESSAGING
-from services.intake.open311_api import router as open311_router
+from services.intake.open311.api import router as open311_router
 from services.intake.settings import IntakeSettings
 from shared.consumer import ConsumerSpec
 from shared.events import SLA_EVENTS, WHISTLES
 from shared.messaging_tables import Outbox
-from shared.runtime import Runtime
-from shared.service_app import create_app
+from shared.service_app import city_service_app
 from shared.snapshot_cache import SnapshotCache
 
 
@@ -26,28 +25,19 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings, cache, Outbox(MESSAGING.outbox, producer=settings.service_name)
     )
     handlers = IntakeHandlers(ctx)
-
-    runtime = Runtime(
-        settings=settings,
+    statuses = ConsumerSpec(
+        group="intake", topics=[WHISTLES, SLA_EVENTS], handlers=handlers.table(), wants=handlers.wants
+    )
+    app = city_service_app(
+        settings,
+        title="Whistle intake",
         tables=MESSAGING,
-        consumers=(
-            [
-                ConsumerSpec(
-                    group="intake",
-                    topics=[WHISTLES, SLA_EVENTS],
-                    handlers=handlers.table(),
-                    wants=handlers.wants,
-                )
-            ]
-            if settings.consume_events
-            else []
-        ),
-        background=[cache.follow],
-        ready_checks=[cache.ready_problem],
+        routers=[router, open311_router],
+        cache=cache,
+        consumers=[statuses] if settings.consume_events else [],
+        wait_for_snapshot=False,  # the front door opens at once; filing waits for the city itself
         broker_required=False,  # complaints are filed into the outbox while the broker is away
     )
-    app = create_app(runtime, title="Whistle intake", routers=[router, open311_router])
-    app.state.snapshot = cache
     app.state.intake = ctx
     app.state.cipher = ctx.cipher
     # Outermost: an oversized body is refused before anything reads it.

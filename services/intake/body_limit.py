@@ -11,13 +11,8 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.intake.open311_format import (
-    JSON_CONTENT_TYPE,
-    XML_CONTENT_TYPE,
-    Open311Error,
-    errors_json,
-    errors_xml,
-)
+from services.intake.open311.documents import Open311Error
+from services.intake.open311.rendering import JSON_CONTENT_TYPE, XML_CONTENT_TYPE, errors_json, errors_xml
 from shared.errors import PROBLEM_JSON
 
 

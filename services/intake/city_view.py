@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import asin, cos, radians, sin, sqrt
 
-from services.intake.open311_format import AttributeDef, ServiceInfo
+from services.intake.open311.documents import AttributeDef, ServiceInfo
 from shared.city import Category, CityData
 from shared.city_index import CityIndex
 from shared.geo import Place

@@ -12,7 +12,6 @@ from services.intake.city_view import CityView, CityViews
 from services.intake.pii import PiiCipher
 from services.intake.settings import IntakeSettings
 from shared.errors import Unavailable
-from shared.events import Envelope, Payload, envelope_for
 from shared.geo import Locator
 from shared.messaging_tables import Outbox
 from shared.snapshot_cache import SnapshotCache
@@ -57,10 +56,6 @@ class IntakeContext:
             jurisdiction_id=settings.open311_jurisdiction_id,
             contact=settings.open311_contact,
         )
-
-    def outbox_envelope(self, payload: Payload, *, correlation_id: str) -> Envelope:
-        """The envelope `Outbox.add` would write for this payload."""
-        return envelope_for(payload, producer=self.outbox.producer, correlation_id=correlation_id)
 
     def view(self) -> CityView:
         current = self.cache.current

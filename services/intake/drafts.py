@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from services.intake.city_view import CityView, attribute_defs
-from services.intake.open311_format import validate_attribute_values
+from services.intake.open311.attribute_values import validate_attribute_values
 from services.intake.schemas import MAX_DESCRIPTION
 from shared.geo import Locator, Place
 

@@ -1,6 +1,11 @@
 """Filing a complaint: check it, place it, store it (residents' data encrypted), merge it into an
 open complaint about the same matter or announce it for dispatch. Idempotent on the source's own
-reference and on an idempotency key."""
+reference and on an idempotency key.
+
+Both front doors call `file_draft`. It tries the one-statement path first (`file_new_quickly`: a
+new complaint that no merge can be due for, one round trip, no session) and falls back to the full
+path in a transaction (`file_complaint`: a repeat, a merge, a draft that fails its checks).
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,11 @@ from services.intake.context import IntakeContext
 from services.intake.drafts import Checked, Draft, check
 from services.intake.models import Complaint
 from services.intake.status import OPEN_STATUSES, resident_note
-from shared.db import raw_connection
+from shared.db import raw_connection, sessionmaker, transaction
 from shared.errors import Conflict, Unprocessable
 from shared.events import ComplaintMerged, ComplaintReceived, utcnow
 from shared.logging import get_logger
+from shared.messaging_tables import outbox_row, rows_committed
 
 log = get_logger(__name__)
 
@@ -110,11 +116,26 @@ def _log_filed(prepared: Prepared, merged_into: str | None = None) -> None:
     )
 
 
+async def file_draft(*, engine: AsyncEngine, ctx: IntakeContext, draft: Draft) -> Filed:
+    """File a draft from either front door: the complaint, and whether it was created now.
+
+    Raises `Unprocessable` for a draft that fails its checks and `Conflict` for a reference reused
+    with a different body."""
+    filed = await file_new_quickly(engine=engine, ctx=ctx, draft=draft)
+    if filed is not None:
+        # Committed outside a session, so no commit hook woke the relay: publish the event now.
+        rows_committed(ctx.outbox.table)
+        return filed
+    async with transaction(sessionmaker(engine)) as session:
+        return await file_complaint(session=session, ctx=ctx, draft=draft)
+
+
 async def file_new_quickly(*, engine: AsyncEngine, ctx: IntakeContext, draft: Draft) -> Filed | None:
     """The hot path: a new complaint, its timeline entry and its event in one statement.
 
     None when this path cannot decide (a merge may be due, the draft does not pass its checks, or
-    it was filed before): `file_complaint` then gives the full answer in a transaction.
+    it was filed before): `file_complaint` then gives the full answer in a transaction. The relay is
+    not woken here (`file_draft` does that).
     """
     if ctx.merge.enabled and draft.lat is not None:
         return None
@@ -122,14 +143,14 @@ async def file_new_quickly(*, engine: AsyncEngine, ctx: IntakeContext, draft: Dr
     if not isinstance(checked, Checked):
         return None
     prepared = prepare(ctx, draft, checked)
-    envelope = ctx.outbox_envelope(prepared.event, correlation_id=prepared.complaint_id)
+    envelope = ctx.outbox.envelope(prepared.event, correlation_id=prepared.complaint_id)
     async with raw_connection(engine) as connection:
         inserted = await repository.file_in_one_statement(
             connection,
             prepared.values,
             note=resident_note("received"),
-            envelope=envelope,
-            topic=prepared.event.TOPIC,
+            outbox=ctx.outbox.table,
+            event=outbox_row(envelope, topic=prepared.event.TOPIC),
         )
     if not inserted:
         return None

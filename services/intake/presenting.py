@@ -9,7 +9,7 @@ from datetime import datetime
 
 from services.intake.city_view import CityView
 from services.intake.models import Complaint, StatusChange
-from services.intake.open311_format import RequestInfo
+from services.intake.open311.documents import RequestInfo
 from services.intake.pii import PiiCipher, mask_address, mask_name, mask_phone
 from services.intake.schemas import ComplaintOut, ReporterOut, TimelineEntry
 from services.intake.status import open311_status, resident_note

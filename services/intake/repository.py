@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import Table, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import (
-    MESSAGING,
     Complaint,
     ContactRead,
     Feedback,
@@ -21,7 +21,7 @@ from services.intake.models import (
     Merge,
     StatusChange,
 )
-from shared.events import Envelope
+from shared.messaging_tables import OutboxRow, outbox_insert
 
 # --- complaints -----------------------------------------------------------------------------------
 
@@ -34,59 +34,42 @@ _STATUS_CHANGES = cast(Table, StatusChange.__table__)
 _INSERT_STATUS = insert(_STATUS_CHANGES)
 
 
-_FILED_COLUMNS = (
-    "id", "source", "source_ref", "idempotency_key", "filed_by", "category", "urgency", "description",
-    "attributes", "media_urls", "district_code", "street_code", "community_code", "lat", "lon",
-    "address_enc", "status", "reporter_name", "reporter_phone", "reporter_email", "tracking_token",
-    "request_hash", "created_at", "updated_at",
-)  # fmt: skip
-_JSON_COLUMNS = {"attributes", "media_urls"}
+# Bound as JSON text and cast in SQL: asyncpg passes json and jsonb as text by default.
+_JSON_COLUMNS = frozenset(c.name for c in _COMPLAINTS.columns if isinstance(c.type, JSONB))
 
 
-def _file_sql() -> str:
+@lru_cache(maxsize=8)
+def _new_complaint_sql(columns: tuple[str, ...]) -> str:
+    """The complaint and its first timeline entry ($1 … $n the columns, $n+1 the note), as CTEs."""
     placeholders = ", ".join(
-        f"${i}::text::jsonb" if name in _JSON_COLUMNS else f"${i}" for i, name in enumerate(_FILED_COLUMNS, 1)
+        f"${i}::text::jsonb" if name in _JSON_COLUMNS else f"${i}" for i, name in enumerate(columns, 1)
     )
-    n = len(_FILED_COLUMNS)
-    outbox = MESSAGING.outbox
-    return f"""
-WITH complaint AS (
-    INSERT INTO {_COMPLAINTS.fullname} ({", ".join(_FILED_COLUMNS)}) VALUES ({placeholders})
+    return f"""complaint AS (
+    INSERT INTO {_COMPLAINTS.fullname} ({", ".join(columns)}) VALUES ({placeholders})
     ON CONFLICT DO NOTHING
     RETURNING id, created_at
 ), timeline AS (
     INSERT INTO {_STATUS_CHANGES.fullname} (complaint_id, status, note, at)
-    SELECT id, 'received', ${n + 1}, created_at FROM complaint
-), event AS (
-    INSERT INTO {outbox.fullname} (event_id, topic, key, value, headers)
-    SELECT ${n + 2}::uuid, ${n + 3}, id, ${n + 4}, ${n + 5}::text::jsonb FROM complaint
-)
-SELECT id FROM complaint"""
-
-
-_FILE_SQL = _file_sql()
+    SELECT id, 'received', ${len(columns) + 1}, created_at FROM complaint
+)"""
 
 
 async def file_in_one_statement(
-    connection: Any,
-    values: Mapping[str, Any],
-    *,
-    note: str,
-    envelope: Envelope,
-    topic: str,
+    connection: Any, values: Mapping[str, Any], *, note: str, outbox: Table, event: OutboxRow
 ) -> bool:
-    """Write a new complaint, its first timeline entry (at its created_at) and its outbox row in one
-    statement (one round trip, atomic on its own) on a raw asyncpg connection. False if it existed.
-
-    The outbox row is the one `Outbox.add` writes (same key, value and headers)."""
-    params = [
-        orjson.dumps(values[name]).decode() if name in _JSON_COLUMNS else values[name]
-        for name in _FILED_COLUMNS
-    ]
-    headers = orjson.dumps({"type": envelope.type, "version": str(envelope.version)}).decode()
-    row = await connection.fetchrow(
-        _FILE_SQL, *params, note, str(envelope.event_id), topic, envelope.to_bytes(), headers
-    )
+    """Write a new complaint (`values`: its columns), its first timeline entry (at its created_at)
+    and its event's outbox row in one statement (one round trip, atomic on its own) on a raw asyncpg
+    connection. False if it existed: then nothing is written."""
+    columns = tuple(values)
+    # The outbox row waits on the complaint's insert: a complaint filed before announces nothing.
+    event_sql = outbox_insert(outbox, [event], first=len(columns) + 2, when="EXISTS (SELECT FROM complaint)")
+    sql = f"""
+WITH {_new_complaint_sql(columns)}, {event_sql.locks}, event AS (
+{event_sql.insert}
+)
+SELECT id FROM complaint"""
+    params = [orjson.dumps(values[c]).decode() if c in _JSON_COLUMNS else values[c] for c in columns]
+    row = await connection.fetchrow(sql, *params, note, *event_sql.params)
     return row is not None
 
 

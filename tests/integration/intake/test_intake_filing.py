@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from services.intake import repository
 from services.intake.pii import PiiCipher, new_key
@@ -150,4 +151,37 @@ async def test_the_one_statement_path_writes_what_the_transactional_path_writes(
         bad = await file_new_quickly(engine=engine, ctx=intake.ctx, draft=create_draft(category="ufo"))
         assert bad is None
     finally:
+        await engine.dispose()
+
+
+async def test_filing_writes_one_outbox_row_keyed_by_the_complaint_and_wakes_the_relay(
+    intake: IntakeDb, intake_url: str
+) -> None:
+    from services.intake.filing import file_draft
+    from shared.db import create_engine
+    from shared.events import ComplaintReceived, Envelope
+    from shared.messaging_tables import on_commit
+
+    woken: list[str] = []
+    engine = create_engine(intake_url, pool_size=2)
+    stop = on_commit(intake.ctx.outbox.table, lambda: woken.append("woken"))
+    try:
+        # No point: no merge can be due, so the one-statement path files it.
+        quick = await file_draft(
+            engine=engine, ctx=intake.ctx, draft=create_draft(lat=None, lon=None, community_code="s1-02")
+        )
+        assert quick.created and woken == ["woken"]
+        # A point within the merge policy: the full path, in a session.
+        full = await file_draft(engine=engine, ctx=intake.ctx, draft=create_draft())
+        assert full.created and full.complaint.merged_into is None and woken == ["woken", "woken"]
+        async with intake.sessions() as session:
+            found = await session.execute(text("SELECT key, topic, value FROM intake.outbox ORDER BY id"))
+            rows = found.all()
+        assert [r.key for r in rows] == [quick.complaint.id, full.complaint.id]
+        for row, filed in zip(rows, (quick, full), strict=True):
+            envelope = Envelope.from_bytes(row.value)
+            assert envelope.type == "complaint.received" and row.topic == ComplaintReceived.TOPIC
+            assert envelope.correlation_id == filed.complaint.id == envelope.payload["complaint_id"]
+    finally:
+        stop()
         await engine.dispose()

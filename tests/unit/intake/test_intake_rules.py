@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.intake.city_view import CityView, degree_box, distance_meters
-from services.intake.open311_params import full_name, parse_list_query, parse_post
+from services.intake.open311.forms import full_name, parse_list_query, parse_post
 from services.intake.pii import PiiCipher, mask_address, mask_email, mask_name, mask_phone, new_key
 from services.intake.presenting import decode_cursor, encode_cursor
 from services.intake.status import (

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.open311_format import (
+from services.intake.open311.attribute_values import validate_attribute_values
+from services.intake.open311.documents import (
     SPECIFICATION_URL,
-    XML_DECLARATION,
     AttributeDef,
     CreatedRequest,
     Discovery,
@@ -19,16 +19,18 @@ from services.intake.open311_format import (
     RequestInfo,
     RequestToken,
     ServiceInfo,
-    clean_params,
+    format_datetime,
+    parse_datetime,
+)
+from services.intake.open311.forms import clean_params, parse_attributes
+from services.intake.open311.rendering import (
+    XML_DECLARATION,
     created_json,
     created_xml,
     discovery_json,
     discovery_xml,
     errors_json,
     errors_xml,
-    format_datetime,
-    parse_attributes,
-    parse_datetime,
     requests_json,
     requests_xml,
     service_definition_json,
@@ -37,7 +39,6 @@ from services.intake.open311_format import (
     services_xml,
     tokens_json,
     tokens_xml,
-    validate_attribute_values,
 )
 
 CST = timezone(timedelta(hours=8))

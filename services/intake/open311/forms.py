@@ -1,26 +1,75 @@
-"""Reading Open311 parameters (pure): a `POST requests` form into a draft, a `GET requests` query
-into a search. Each returns every problem at once as Open311 errors."""
+"""Reading what Open311 clients send (pure): empty parameters dropped, ``attribute[…]`` fields, a
+`POST requests` form into a draft, a `GET requests` query into a search. Each reader returns every
+problem at once as Open311 errors."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from services.intake.city_view import CityView
 from services.intake.drafts import Draft
-from services.intake.open311_format import Open311Error, parse_attributes, parse_datetime
+from services.intake.open311.documents import Open311Error, is_blank, parse_datetime
 from services.intake.schemas import MAX_DESCRIPTION
 
-MAX_RESULTS = 1000
-MAX_RANGE = timedelta(days=90)
+# --- parameters and attribute fields --------------------------------------------------------------
+
+_ATTRIBUTE_KEY = re.compile(r"attribute\[([^\[\]]+)\](\[\])?")
+
+
+def clean_params(
+    params: Mapping[str, str | None] | Iterable[tuple[str, str | None]],
+) -> dict[str, str]:
+    """Request parameters with empty ones treated as absent.
+
+    A value that is None, empty or only whitespace is dropped; other values are kept unchanged.
+    Given pairs with a repeated name, the last non-empty value wins. ``attribute[…]`` fields pass
+    through untouched; read them with `parse_attributes`.
+    """
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return {name: value for name, value in pairs if value is not None and not is_blank(value)}
+
+
+def parse_attributes(form: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """The ``attribute[CODE]`` fields of a ``POST requests`` form, keyed by CODE.
+
+    * ``attribute[CODE]=v`` once gives ``"v"``;
+    * ``attribute[CODE][]=v`` (any number of times) gives a list, in form order — the spec's way of
+      sending a ``multivaluelist``;
+    * ``attribute[CODE]`` repeated without ``[]`` also gives a list (which validation then rejects
+      for single-valued attributes rather than silently keeping one value);
+    * empty or whitespace-only values are treated as absent; a code left with no values is omitted;
+    * other fields (and malformed ``attribute`` names) are ignored.
+    """
+    found: dict[str, list[str]] = {}
+    as_list: set[str] = set()
+    for name, value in form:
+        match = _ATTRIBUTE_KEY.fullmatch(name)
+        if match is None:
+            continue
+        code = match.group(1)
+        if match.group(2):
+            as_list.add(code)
+        if is_blank(value):
+            continue
+        found.setdefault(code, []).append(value)
+    return {
+        code: values if code in as_list or len(values) > 1 else values[0] for code, values in found.items()
+    }
+
+
+# --- POST requests: a form into a draft ----------------------------------------------------------
+
 OPEN311_SOURCE = "open311"
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-()]{2,31}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
+
+Complain = Callable[[str], None]
 
 
 def full_name(first: str | None, last: str | None) -> str | None:
@@ -49,6 +98,38 @@ def parse_post(
     service_code = params.get("service_code")
     if service_code is None:
         bad("service_code is required")
+    lat, lon, community = _place(params, view, bad)
+    description = params.get("description", "")
+    if len(description) > MAX_DESCRIPTION:
+        bad(f"description is longer than {MAX_DESCRIPTION} characters ({len(description)})")
+    _check_reporter(params, bad)
+    media_url = params.get("media_url")
+    if media_url is not None and (len(media_url) > 2000 or not _URL.fullmatch(media_url)):
+        bad("media_url is not an http(s) URL")
+    if errors or service_code is None:
+        return errors
+    return Draft(
+        source=OPEN311_SOURCE,
+        idempotency_key=idempotency_key,
+        filed_by=filed_by,
+        category=service_code,
+        description=description,
+        lat=lat,
+        lon=lon,
+        community_code=community,
+        address=params.get("address_string"),
+        attributes=parse_attributes(form),
+        media_urls=[media_url] if media_url else [],
+        name=full_name(params.get("first_name"), params.get("last_name")),
+        phone=params.get("phone"),
+        email=params.get("email"),
+    )
+
+
+def _place(
+    params: Mapping[str, str], view: CityView, bad: Complain
+) -> tuple[float | None, float | None, str | None]:
+    """The point (both coordinates or neither) and the community code given or named in the address."""
     lat = _number(params, "lat", -90, 90, bad)
     lon = _number(params, "long", -180, 180, bad)
     if ("lat" in params) != ("long" in params):
@@ -66,9 +147,10 @@ def parse_post(
             )
     if not {"lat", "long", "address_string", "address_id"} & params.keys():
         bad("a location is required: lat and long, address_string or address_id")
-    description = params.get("description", "")
-    if len(description) > MAX_DESCRIPTION:
-        bad(f"description is longer than {MAX_DESCRIPTION} characters ({len(description)})")
+    return lat, lon, community
+
+
+def _check_reporter(params: Mapping[str, str], bad: Complain) -> None:
     phone, email = params.get("phone"), params.get("email")
     if phone is not None and not _PHONE.fullmatch(phone):
         bad("phone is not a telephone number")
@@ -77,32 +159,9 @@ def parse_post(
     for name in ("first_name", "last_name"):
         if len(params.get(name, "")) > 50:
             bad(f"{name} is longer than 50 characters")
-    media_url = params.get("media_url")
-    if media_url is not None and (len(media_url) > 2000 or not _URL.fullmatch(media_url)):
-        bad("media_url is not an http(s) URL")
-    if errors or service_code is None:
-        return errors
-    return Draft(
-        source=OPEN311_SOURCE,
-        idempotency_key=idempotency_key,
-        filed_by=filed_by,
-        category=service_code,
-        description=description,
-        lat=lat,
-        lon=lon,
-        community_code=community,
-        address=address,
-        attributes=parse_attributes(form),
-        media_urls=[media_url] if media_url else [],
-        name=full_name(params.get("first_name"), params.get("last_name")),
-        phone=phone,
-        email=email,
-    )
 
 
-def _number(
-    params: Mapping[str, str], name: str, low: float, high: float, bad: Callable[[str], None]
-) -> float | None:
+def _number(params: Mapping[str, str], name: str, low: float, high: float, bad: Complain) -> float | None:
     text = params.get(name)
     if text is None:
         return None
@@ -115,6 +174,12 @@ def _number(
         bad(f"{name} must be between {low:g} and {high:g}")
         return None
     return value
+
+
+# --- GET requests: a query into a search ---------------------------------------------------------
+
+MAX_RESULTS = 1000
+MAX_RANGE = timedelta(days=90)
 
 
 @dataclass(frozen=True)

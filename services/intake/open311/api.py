@@ -17,14 +17,21 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from services.intake import open311_format as fmt311
 from services.intake import repository
 from services.intake.city_view import CityView, attribute_defs
 from services.intake.context import IntakeContext, get_context
-from services.intake.filing import file_complaint, file_new_quickly
+from services.intake.filing import file_draft
 from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED
-from services.intake.open311_format import Open311Error
-from services.intake.open311_params import ListQuery, parse_list_query, parse_post
+from services.intake.open311 import rendering as fmt311
+from services.intake.open311.documents import (
+    SPECIFICATION_URL,
+    CreatedRequest,
+    Discovery,
+    Endpoint,
+    Open311Error,
+    RequestToken,
+)
+from services.intake.open311.forms import ListQuery, clean_params, parse_list_query, parse_post
 from services.intake.presenting import request_info
 from services.intake.status import open311_statuses
 from shared.auth import principal_from_api_key
@@ -91,7 +98,7 @@ def _begin(request: Request, fmt: str) -> tuple[IntakeContext, CityView, dict[st
         raise fail(404, f"unknown format {fmt!r}: use .json or .xml")
     ctx = get_context(request)
     view = ctx.view()
-    params = fmt311.clean_params(request.query_params.multi_items())
+    params = clean_params(request.query_params.multi_items())
     _check_jurisdiction(ctx, view, params.get("jurisdiction_id"))
     return ctx, view, params
 
@@ -107,11 +114,11 @@ async def discovery(request: Request, fmt: str) -> Response:
     ctx, _view, _ = _begin(request, fmt)
     url = str(request.base_url).rstrip("/") + "/open311/v2"
     changeset = ctx.views.built_at
-    doc = fmt311.Discovery(
+    doc = Discovery(
         changeset=changeset,
         contact=ctx.contact,
         key_service="api keys are issued to hotline clients by the operator (`whistle api-key <client>`)",
-        endpoints=[fmt311.Endpoint(fmt311.SPECIFICATION_URL, url, changeset, "production")],
+        endpoints=[Endpoint(SPECIFICATION_URL, url, changeset, "production")],
     )
     return render(fmt, fmt311.discovery_json(doc, tz=ctx.tz), lambda: fmt311.discovery_xml(doc, tz=ctx.tz))
 
@@ -141,7 +148,7 @@ async def service_definition(request: Request, service_code: str, fmt: str) -> R
 async def post_request(request: Request, fmt: str) -> Response:
     ctx, view, _ = _begin(request, fmt)
     items = await _form_items(request)
-    params = fmt311.clean_params(items)
+    params = clean_params(items)
     _check_jurisdiction(ctx, view, params.get("jurisdiction_id"))
     try:
         api_key = params.get("api_key") or request.query_params.get("api_key") or None
@@ -159,27 +166,21 @@ async def post_request(request: Request, fmt: str) -> Response:
     if isinstance(parsed, list):
         COMPLAINTS_REFUSED.labels("open311", "400").inc()
         raise Open311Failure(400, parsed)
-    runtime = request.app.state.runtime
     try:
-        filed = await file_new_quickly(engine=runtime.engine, ctx=ctx, draft=parsed)
-        if filed is None:
-            async with runtime.sessions() as session, session.begin():
-                filed = await file_complaint(session=session, ctx=ctx, draft=parsed)
+        filed = await file_draft(engine=request.app.state.runtime.engine, ctx=ctx, draft=parsed)
     except WhistleError as exc:
         status = 400 if exc.status == 422 else exc.status
         COMPLAINTS_REFUSED.labels("open311", str(status)).inc()
         errors = [Open311Error(status, e.get("message", exc.detail)) for e in exc.errors or []]
         raise Open311Failure(status, errors or [Open311Error(status, exc.detail)]) from None
     COMPLAINTS_FILED.labels("open311", parsed.category, filed.outcome).inc()
-    if runtime.relay is not None:
-        runtime.relay.wake()
     complaint = filed.complaint
     notice = (
         f"merged into {complaint.merged_into}, reported by the same residents"
         if complaint.merged_into
         else None
     )
-    created = [fmt311.CreatedRequest(complaint.id, complaint.tracking_token, notice)]
+    created = [CreatedRequest(complaint.id, complaint.tracking_token, notice)]
     return render(
         fmt,
         fmt311.created_json(created),
@@ -250,5 +251,5 @@ async def get_token(request: Request, token: str, fmt: str) -> Response:
         complaint = await repository.get_by_token(session, token)
     if complaint is None:
         raise fail(404, f"token {token!r} not found")
-    found = [fmt311.RequestToken(token=token, service_request_id=complaint.id)]
+    found = [RequestToken(token=token, service_request_id=complaint.id)]
     return render(fmt, fmt311.tokens_json(found), lambda: fmt311.tokens_xml(found))

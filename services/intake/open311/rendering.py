@@ -1,8 +1,6 @@
-"""Open311 GeoReport v2 documents: rendering to JSON / XML and parsing of form input.
+"""Open311 documents rendered as JSON and XML (pure), one field list per document for both formats.
 
-Pure functions over the plain dataclasses defined here; see http://wiki.open311.org/GeoReport_v2.
-
-Rendering conventions, identical in both formats:
+Conventions, identical in both formats:
 
 * datetimes are ISO-8601 with a numeric UTC offset and whole seconds (``2026-11-24T21:34:07+08:00``),
   shown in their own offset unless a `tz` is passed to the renderer; naive datetimes raise ValueError;
@@ -22,52 +20,23 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
-from typing import Literal, TypeAlias
+from collections.abc import Iterable, Sequence
+from datetime import datetime, tzinfo
+from typing import TypeAlias
 
-__all__ = [
-    "DATATYPES",
-    "JSON_CONTENT_TYPE",
-    "LIST_DATATYPES",
-    "SPECIFICATION_URL",
-    "XML_CONTENT_TYPE",
-    "XML_DECLARATION",
-    "AttributeDef",
-    "CreatedRequest",
-    "Datatype",
-    "Discovery",
-    "Endpoint",
-    "JsonValue",
-    "Open311Error",
-    "RequestInfo",
-    "RequestStatus",
-    "RequestToken",
-    "ServiceInfo",
-    "ServiceType",
-    "clean_params",
-    "created_json",
-    "created_xml",
-    "discovery_json",
-    "discovery_xml",
-    "errors_json",
-    "errors_xml",
-    "format_datetime",
-    "parse_attributes",
-    "parse_datetime",
-    "requests_json",
-    "requests_xml",
-    "service_definition_json",
-    "service_definition_xml",
-    "services_json",
-    "services_xml",
-    "tokens_json",
-    "tokens_xml",
-    "validate_attribute_values",
-]
+from services.intake.open311.documents import (
+    AttributeDef,
+    CreatedRequest,
+    Discovery,
+    Endpoint,
+    Open311Error,
+    RequestInfo,
+    RequestToken,
+    ServiceInfo,
+    format_datetime,
+    in_order,
+)
 
-SPECIFICATION_URL = "http://wiki.open311.org/GeoReport_v2"
 XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 XML_CONTENT_TYPE = "text/xml; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -75,155 +44,12 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = dict[str, JsonValue]
 
-ServiceType = Literal["realtime", "batch", "blackbox"]
-RequestStatus = Literal["open", "closed"]
-Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
-
-DATATYPES: frozenset[str] = frozenset(
-    {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
-)
-LIST_DATATYPES: frozenset[str] = frozenset({"singlevaluelist", "multivaluelist"})
-
-# --- input records --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceInfo:
-    """One entry of ``GET services``."""
-
-    code: str
-    name: str
-    description: str | None = None
-    metadata: bool = False
-    type: ServiceType = "realtime"
-    keywords: Sequence[str] = ()
-    group: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AttributeDef:
-    """One attribute of a service definition (``GET services/{service_code}``).
-
-    `variable` False marks an informational attribute that takes no input. `values` holds the
-    ``(key, name)`` choices of a ``singlevaluelist`` / ``multivaluelist``.
-    """
-
-    variable: bool
-    code: str
-    datatype: Datatype
-    required: bool
-    datatype_description: str | None = None
-    order: int = 0
-    description: str = ""
-    values: Sequence[tuple[str, str]] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
-    """One service request as ``GET requests`` shows it."""
-
-    service_request_id: str
-    status: RequestStatus
-    status_notes: str | None = None
-    service_name: str | None = None
-    service_code: str | None = None
-    description: str | None = None
-    agency_responsible: str | None = None
-    service_notice: str | None = None
-    requested_datetime: datetime | None = None
-    updated_datetime: datetime | None = None
-    expected_datetime: datetime | None = None
-    address: str | None = None
-    address_id: str | None = None
-    zipcode: str | None = None
-    lat: float | None = None
-    long: float | None = None
-    media_url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedRequest:
-    """The answer to ``POST requests``: an id, or a token to look the id up later."""
-
-    service_request_id: str | None = None
-    token: str | None = None
-    service_notice: str | None = None
-    account_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RequestToken:
-    """The answer to ``GET tokens/{token}``: the id the token became, None while still pending."""
-
-    token: str
-    service_request_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One endpoint listed by service discovery."""
-
-    specification: str
-    url: str
-    changeset: datetime
-    type: str
-    formats: Sequence[str] = ("text/xml", "application/json")
-
-
-@dataclass(frozen=True, slots=True)
-class Discovery:
-    """The service discovery document."""
-
-    changeset: datetime
-    contact: str
-    key_service: str | None
-    endpoints: Sequence[Endpoint]
-
-
-@dataclass(frozen=True, slots=True)
-class Open311Error:
-    """One entry of an ``<errors>`` document; `code` is the HTTP status it belongs to."""
-
-    code: int
-    description: str
-
-
 # --- scalars --------------------------------------------------------------------------------------
 
 Scalar: TypeAlias = str | int | float | bool | datetime | None
 Fields: TypeAlias = list[tuple[str, Scalar]]
 
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def format_datetime(moment: datetime, tz: tzinfo | None = None) -> str:
-    """ISO-8601 with seconds and a numeric offset, e.g. ``2026-11-24T21:34:07+08:00``.
-
-    Rendered in `moment`'s own offset, or converted to `tz` when given. Naive datetimes raise
-    ValueError; sub-second precision is dropped.
-    """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()} cannot be rendered for Open311")
-    if tz is not None:
-        moment = moment.astimezone(tz)
-    return moment.isoformat(timespec="seconds")
-
-
-def parse_datetime(text: str, *, assume_tz: tzinfo | None = None) -> datetime:
-    """Read an ISO-8601 / W3C datetime such as ``2026-11-24T21:34:07+08:00`` or ``…Z``.
-
-    A value without an offset gets `assume_tz`; without `assume_tz` it raises ValueError, as does
-    anything unparseable.
-    """
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ValueError(f"not an ISO-8601 datetime: {text!r}") from exc
-    if parsed.tzinfo is None:
-        if assume_tz is None:
-            raise ValueError(f"datetime {text!r} has no time zone offset")
-        parsed = parsed.replace(tzinfo=assume_tz)
-    return parsed
 
 
 def _keywords(keywords: Sequence[str]) -> str | None:
@@ -338,10 +164,6 @@ def _discovery_fields(d: Discovery) -> Fields:
     return [("changeset", d.changeset), ("contact", d.contact), ("key_service", d.key_service)]
 
 
-def _sorted_attributes(attributes: Iterable[AttributeDef]) -> list[AttributeDef]:
-    return sorted(attributes, key=lambda a: a.order)
-
-
 # --- GET services ---------------------------------------------------------------------------------
 
 
@@ -367,7 +189,7 @@ def service_definition_json(service_code: str, attributes: Iterable[AttributeDef
     Every attribute carries ``values`` (an empty list when it has no choices).
     """
     rendered: list[JsonValue] = []
-    for a in _sorted_attributes(attributes):
+    for a in in_order(attributes):
         obj = _json_object(_attribute_fields(a), None)
         obj["values"] = [{"key": key, "name": name} for key, name in a.values]
         rendered.append(obj)
@@ -383,7 +205,7 @@ def service_definition_xml(service_code: str, attributes: Iterable[AttributeDef]
     root = ET.Element("service_definition")
     ET.SubElement(root, "service_code").text = _xml_text(service_code, None)
     attrs_el = ET.SubElement(root, "attributes")
-    for a in _sorted_attributes(attributes):
+    for a in in_order(attributes):
         attr_el = ET.SubElement(attrs_el, "attribute")
         _xml_fields(attr_el, _attribute_fields(a), None)
         values_el = ET.SubElement(attr_el, "values")
@@ -486,128 +308,3 @@ def discovery_xml(discovery: Discovery, *, tz: tzinfo | None = None) -> bytes:
         for fmt in e.formats:
             ET.SubElement(formats_el, "format").text = _xml_text(fmt, tz)
     return _xml_bytes(root)
-
-
-# --- form input -----------------------------------------------------------------------------------
-
-_ATTRIBUTE_KEY = re.compile(r"attribute\[([^\[\]]+)\](\[\])?")
-
-
-def _is_empty(value: str | None) -> bool:
-    return value is None or not value.strip()
-
-
-def clean_params(
-    params: Mapping[str, str | None] | Iterable[tuple[str, str | None]],
-) -> dict[str, str]:
-    """Request parameters with empty ones treated as absent.
-
-    A value that is None, empty or only whitespace is dropped; other values are kept unchanged.
-    Given pairs with a repeated name, the last non-empty value wins. ``attribute[…]`` fields pass
-    through untouched; read them with `parse_attributes`.
-    """
-    pairs = params.items() if isinstance(params, Mapping) else params
-    return {name: value for name, value in pairs if value is not None and not _is_empty(value)}
-
-
-def parse_attributes(form: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
-    """The ``attribute[CODE]`` fields of a ``POST requests`` form, keyed by CODE.
-
-    * ``attribute[CODE]=v`` once gives ``"v"``;
-    * ``attribute[CODE][]=v`` (any number of times) gives a list, in form order — the spec's way of
-      sending a ``multivaluelist``;
-    * ``attribute[CODE]`` repeated without ``[]`` also gives a list (which validation then rejects
-      for single-valued attributes rather than silently keeping one value);
-    * empty or whitespace-only values are treated as absent; a code left with no values is omitted;
-    * other fields (and malformed ``attribute`` names) are ignored.
-    """
-    found: dict[str, list[str]] = {}
-    as_list: set[str] = set()
-    for name, value in form:
-        match = _ATTRIBUTE_KEY.fullmatch(name)
-        if match is None:
-            continue
-        code = match.group(1)
-        if match.group(2):
-            as_list.add(code)
-        if _is_empty(value):
-            continue
-        found.setdefault(code, []).append(value)
-    return {
-        code: values if code in as_list or len(values) > 1 else values[0] for code, values in found.items()
-    }
-
-
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-
-
-def _present(value: str | Sequence[str] | None) -> list[str]:
-    """The non-empty values of one attribute, as a list."""
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else list(value)
-    return [v for v in items if not _is_empty(v)]
-
-
-def validate_attribute_values(
-    defs: Iterable[AttributeDef],
-    values: Mapping[str, str | Sequence[str]],
-    *,
-    allow_unknown: bool = False,
-) -> list[Open311Error]:
-    """Every problem with submitted attribute values, one `Open311Error` (code 400) each.
-
-    Checked per attribute, in `order`: a required input attribute is present; only a
-    ``multivaluelist`` takes several values; ``singlevaluelist`` / ``multivaluelist`` values are
-    among the allowed keys (one error per bad key); ``number`` values are decimal numbers
-    (``12``, ``-3.5``, ``1e3``); ``datetime`` values are ISO-8601 (an offset is optional here).
-    Then, unless `allow_unknown`, each submitted code the definition does not know, and each value
-    given to an informational (``variable`` false) attribute, is an error too. An empty list means
-    the values are acceptable.
-    """
-    errors: list[Open311Error] = []
-
-    def fail(code: str, problem: str) -> None:
-        errors.append(Open311Error(400, f"attribute[{code}] {problem}"))
-
-    known: dict[str, AttributeDef] = {}
-    for d in _sorted_attributes(defs):
-        known[d.code] = d
-        if not d.variable:
-            continue
-        given = _present(values.get(d.code))
-        if not given:
-            if d.required:
-                detail = f" ({d.description})" if d.description else ""
-                fail(d.code, f"is required{detail}")
-            continue
-        if len(given) > 1 and d.datatype != "multivaluelist":
-            fail(d.code, f"takes a single value, got {len(given)}")
-            continue
-        if d.datatype in LIST_DATATYPES:
-            allowed = [key for key, _ in d.values]
-            for v in given:
-                if v not in allowed:
-                    fail(d.code, f"has no choice {v!r}; allowed keys: {', '.join(allowed) or '(none)'}")
-        elif d.datatype == "number":
-            if not _NUMBER.fullmatch(given[0].strip()):
-                fail(d.code, f"must be a number, got {given[0]!r}")
-        elif d.datatype == "datetime":
-            try:
-                parse_datetime(given[0], assume_tz=UTC)
-            except ValueError:
-                fail(
-                    d.code,
-                    f"must be an ISO-8601 datetime such as 2026-11-24T21:34:07+08:00, got {given[0]!r}",
-                )
-
-    if not allow_unknown:
-        for code, value in values.items():
-            if not _present(value):
-                continue
-            definition = known.get(code)
-            if definition is None:
-                fail(code, "is not defined for this service")
-            elif not definition.variable:
-                fail(code, "is informational and takes no value")
-    return errors
