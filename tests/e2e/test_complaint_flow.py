@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import jwt
@@ -11,22 +10,10 @@ import pytest
 
 from shared.events import COMPLAINTS, ComplaintReopened, envelope_for, utcnow
 from shared.kafka import make_producer
+from tests.builders import create_complaint
 from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-def create_complaint(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "source": "hotline",
-        "source_ref": f"12345-{uuid.uuid4().hex[:12]}",
-        "category": "illegal_construction",
-        "description": "楼顶私搭乱建 🏗️",
-        "location": {"lat": 39.905, "lon": 116.405},
-        "reporter": {"name": "张三", "phone": "13800138000"},
-    }
-    body.update(overrides)
-    return body
 
 
 async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from shared.events import ALL_TOPICS, dlq_topic
+from tests import builders
+from tests.builders import read_topics
 from tests.e2e.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -28,16 +29,13 @@ def random_point() -> dict[str, float]:
 
 
 def create_complaint(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "source": "hotline",
-        "source_ref": f"12345-{uuid.uuid4().hex[:12]}",
-        "category": "illegal_construction",
+    """A complaint carrying every kind of residents' data, somewhere in the test city's s1-02."""
+    full = {
         "description": "楼顶私搭乱建，施工噪音扰民 🏗️🔨 «ünïcödé»",
         "location": {**random_point(), "address": ADDRESS},
         "reporter": {"name": NAME, "phone": PHONE, "email": EMAIL},
     }
-    body.update(overrides)
-    return body
+    return builders.create_complaint(**(full | overrides))
 
 
 async def db_count(infra, sql: str, *args: Any) -> int:  # type: ignore[no-untyped-def]
@@ -49,27 +47,10 @@ async def db_count(infra, sql: str, *args: Any) -> int:  # type: ignore[no-untyp
 
 
 async def read_all_topics(bootstrap: str) -> list[bytes]:
-    """Every message on every topic (and DLQ) so far."""
+    """Every message on every topic (and DLQ) so far, with its headers."""
     topics = [t for topic in ALL_TOPICS for t in (topic, dlq_topic(topic))]
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[bytes] = []
-    try:
-        idle = 0
-        while idle < 3:
-            batch = await consumer.getmany(timeout_ms=500)
-            records = [r for rs in batch.values() for r in rs]
-            idle = 0 if records else idle + 1
-            found += [(r.value or b"") + b"".join(v for _, v in r.headers or []) for r in records]
-    finally:
-        await consumer.stop()
-    return found
+    records = await read_topics(bootstrap, *topics, seconds=30, quiet_polls=3)
+    return [(r.value or b"") + b"".join(v for _, v in r.headers or []) for r in records]
 
 
 async def resolve_by_department(stack, complaint_id: str, department: str = "zjw") -> None:  # type: ignore[no-untyped-def]

@@ -18,14 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry import models as m
 from shared.events import REGISTRY_CHANGES, Envelope, utcnow
+from tests.builders import square
 from tests.integration.registry.conftest import Registry
 
 pytestmark = pytest.mark.integration
-
-
-def square(lon: float, lat: float, size: float = 0.01) -> list[list[float]]:
-    east, north = round(lon + size, 6), round(lat + size, 6)
-    return [[lon, lat], [east, lat], [east, north], [lon, north], [lon, lat]]
 
 
 def create_community(**overrides: Any) -> dict[str, Any]:

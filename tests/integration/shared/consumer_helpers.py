@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.consumer import ConsumerSpec, ConsumerTuning, EventConsumer
 from shared.events import Envelope, RegistryChanged, envelope_for
+from tests.builders import read_topics
 
 FAST = ConsumerTuning(
     max_attempts=3,
@@ -104,18 +105,4 @@ async def send(producer: Any, topic: str, value: bytes, key: bytes = b"c1") -> N
 
 async def read_all(bootstrap: str, topic: str, *, seconds: float = 3) -> list[ConsumerRecord]:
     """Every record of a topic (stops once a poll after the first records finds nothing new)."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + seconds
-        while asyncio.get_running_loop().time() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            records += [r for rs in batch.values() for r in rs]
-            if records and not batch:
-                break
-    finally:
-        await consumer.stop()
-    return records
+    return await read_topics(bootstrap, topic, seconds=seconds, quiet_polls=1)

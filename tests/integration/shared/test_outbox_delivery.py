@@ -6,39 +6,23 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from shared.embedded import EmbeddedBroker, free_port
 from shared.events import Envelope, RegistryChanged
 from shared.kafka import KafkaPublisher, ensure_topics, make_producer
 from shared.messaging_tables import Outbox
 from shared.outbox_relay import OutboxRelay, PostgresOutboxStore
+from tests.builders import read_topics
 from tests.integration.shared.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
 
 async def read_topic(bootstrap: str, topic: str, *, expect: int, seconds: float = 15) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[Envelope] = []
-    try:
-        deadline = asyncio.get_running_loop().time() + seconds
-        while len(found) < expect and asyncio.get_running_loop().time() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            found += [Envelope.from_bytes(r.value) for rs in batch.values() for r in rs]
-        # Give any unexpected extra copy a moment to show up.
-        batch = await consumer.getmany(timeout_ms=500)
-        found += [Envelope.from_bytes(r.value) for rs in batch.values() for r in rs]
-    finally:
-        await consumer.stop()
-    return found
+    return [
+        Envelope.from_bytes(r.value)
+        for r in await read_topics(bootstrap, topic, expect=expect, seconds=seconds)
+    ]
 
 
 async def write_events(playground, n: int, *, start: int = 0) -> list[str]:  # type: ignore[no-untyped-def]

@@ -34,14 +34,9 @@ from shared.city import (
     Street,
     StreetUnit,
 )
+from tests.builders import square
 
 # --- builders ----------------------------------------------------------------------------------------
-
-
-def square(lon: float, lat: float, size: float = 0.01) -> list[Point]:
-    """A closed square ring; coordinates rounded so neighbouring squares share exact edges."""
-    east, north = round(lon + size, 6), round(lat + size, 6)
-    return [(lon, lat), (east, lat), (east, north), (lon, north), (lon, lat)]
 
 
 def create_community(
