@@ -69,9 +69,10 @@ policies in force when the snapshot was built; `policy_history` holds every vers
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -311,7 +312,79 @@ class CitySnapshot(_Model):
     city: CityData
 
 
+CITY_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
 def load_city(path: Path) -> CityData:
-    """Read and validate a city file (YAML or JSON)."""
+    """Read and validate a city: one file (YAML or JSON), or a folder of them.
+
+    Each file of a folder (`*.yaml`, `*.yml`, `*.json`; other files are ignored) holds some of the
+    city document's top-level keys (`districts:`, `rules:` …); a key may appear in one file only.
+    A document may also give the streets' communities apart from the districts, as `communities:`
+    mapping a street code to that street's communities, so the polygons can live in a file of
+    their own. Raises ValueError for a document that cannot be put together or does not validate.
+    """
+    document = _read_folder(path) if path.is_dir() else _read_file(path)
+    if isinstance(document, dict):
+        document = _place_communities(document)
+    return CityData.model_validate(document)
+
+
+def _read_file(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
-        return CityData.model_validate(yaml.safe_load(fh))
+        return yaml.safe_load(fh)
+
+
+def _read_folder(folder: Path) -> dict[str, Any]:
+    """The folder's files merged into one document; each key from the one file that gives it."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in CITY_FILE_SUFFIXES)
+    if not files:
+        raise ValueError(f"{folder}: no city files ({', '.join(CITY_FILE_SUFFIXES)}) in the folder")
+    document: dict[str, Any] = {}
+    given_in: dict[str, Path] = {}
+    for file in files:
+        part = _read_file(file)
+        if not isinstance(part, dict):
+            raise ValueError(f"{file}: a city file holds top-level keys of the city (`districts:` …)")
+        for key, value in part.items():
+            if key in given_in:
+                raise ValueError(
+                    f"{folder}: {key!r} is given in both {given_in[key].name} and {file.name};"
+                    " a key may appear in one file only"
+                )
+            given_in[key] = file
+            document[key] = value
+    return document
+
+
+def _place_communities(document: dict[str, Any]) -> dict[str, Any]:
+    """`communities:` (street code → its communities) moved into the streets it names."""
+    if "communities" not in document:
+        return document
+    document = dict(document)
+    by_street = document.pop("communities")
+    if not isinstance(by_street, dict):
+        raise ValueError("`communities` maps a street code to that street's communities")
+    left = dict(by_street)
+    for street in _street_documents(document):
+        code = street.get("code")
+        if code not in left:
+            continue
+        if "communities" in street:
+            raise ValueError(
+                f"the communities of street {code!r} are given twice: in the street and in `communities`"
+            )
+        street["communities"] = left.pop(code)
+    if left:
+        raise ValueError(f"`communities` names streets the city does not have: {', '.join(map(str, left))}")
+    return document
+
+
+def _street_documents(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The streets of the document's districts, as far as they have the shape (the model checks the rest)."""
+    districts = document.get("districts")
+    for district in districts if isinstance(districts, list) else []:
+        streets = district.get("streets") if isinstance(district, dict) else None
+        for street in streets if isinstance(streets, list) else []:
+            if isinstance(street, dict):
+                yield street

@@ -10,9 +10,8 @@ import pytest
 import shapely
 
 from services.registry.city_data import DEMO_CITY
-from services.registry.city_generator import generate_city
+from services.registry.city_generator import generate_city, grid_rings
 from services.registry.city_validation import validate_city
-from services.registry.demo_city_build import grid_rings
 from shared.city import CityData, load_city
 
 

@@ -1,15 +1,13 @@
-"""The demo city file: loads, validates clean, and has the shape the demo relies on."""
+"""The demo city (data/demo_city/): loads, validates clean, and has the shape the demo relies on."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
-import yaml
 
 from services.registry.city_data import DEMO_CITY
 from services.registry.city_validation import ValidationIndex, validate_city
-from services.registry.demo_city_build import build_demo_city
 from shared.city import CityData, load_city
 
 DEMO = DEMO_CITY
@@ -36,14 +34,23 @@ def test_demo_city_validates_clean(demo: CityData) -> None:
     assert validate_city(demo) == []
 
 
-def test_demo_file_matches_its_builder() -> None:
-    with DEMO.open(encoding="utf-8") as fh:
-        assert yaml.safe_load(fh) == build_demo_city()
+def test_demo_city_is_one_file_per_kind() -> None:
+    assert sorted(p.name for p in DEMO.iterdir()) == [
+        "categories.yaml",
+        "city.yaml",
+        "clients.yaml",
+        "communities.yaml",
+        "departments.yaml",
+        "districts.yaml",
+        "duty_list.yaml",
+        "policies.yaml",
+        "rules.yaml",
+    ]
 
 
-def test_demo_file_keeps_chinese_readable() -> None:
-    text = DEMO.read_text(encoding="utf-8")
-    assert "东城区" in text and "什刹海街道" in text
+def test_demo_files_keep_chinese_readable() -> None:
+    text = "".join(p.read_text(encoding="utf-8") for p in DEMO.glob("*.yaml"))
+    assert "东城区" in text and "什刹海街道" in text and "多福巷社区" in text
     assert "\\u" not in text
 
 
