@@ -200,14 +200,8 @@ def _idle_line(idle: dict[str, float]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="whistle bench pipeline", description=__doc__.split("\n")[0])
-    add_stack_options(parser)
+    add_stack_options(parser, rates="20,50,100,150,200")
     parser.add_argument("--bootstrap", default=None, help="the broker (default: KAFKA_BOOTSTRAP_SERVERS)")
-    parser.add_argument(
-        "--rates",
-        default="20,50,100,150,200",
-        type=lambda text: [int(r) for r in text.split(",") if r],
-        help="complaints per second, one round each (comma-separated)",
-    )
     parser.add_argument("--seconds", type=float, default=20.0, help="filing time of each round")
     parser.add_argument("--drain", type=float, default=20.0, help="longest wait for a round to be queued")
     parser.add_argument(

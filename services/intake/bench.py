@@ -212,8 +212,15 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_stack_options(parser: argparse.ArgumentParser) -> None:
-    """Where the stack answers and who files complaints (shared by the benchmarks that drive intake)."""
+def add_stack_options(parser: argparse.ArgumentParser, *, rates: str) -> None:
+    """Where the stack answers, who files complaints and at what rates (shared by the benchmarks that
+    drive intake)."""
+    parser.add_argument(
+        "--rates",
+        default=rates,
+        type=lambda text: [int(r) for r in text.split(",") if r],
+        help="complaints per second, one step each (comma-separated)",
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8002", help="intake's base URL")
     parser.add_argument("--registry-url", default="http://127.0.0.1:8001")
     parser.add_argument("--client-id", default="hotline")
@@ -223,13 +230,7 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="whistle bench intake", description=__doc__.split("\n")[0])
-    add_stack_options(parser)
-    parser.add_argument(
-        "--rates",
-        default="250,500,1000,1500,2000",
-        type=lambda text: [int(r) for r in text.split(",") if r],
-        help="complaints per second, one step each (comma-separated)",
-    )
+    add_stack_options(parser, rates="250,500,1000,1500,2000")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds at the first rate, not counted")
     parser.add_argument("--connections", type=int, default=64, help="keep-alive connections")
