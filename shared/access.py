@@ -5,6 +5,8 @@ A `Principal` is a verified caller (`shared.auth` makes one from a token). Clien
     hotline     files complaints and follow-up results; reads complaints
     department  bound to a department: its agencies' queues and the complaints it was summoned for
     street      bound to a street: its own units' queues, its street's complaints, its own whistles
+    district    the district command centre, bound to a district: approves extensions, receives
+                escalations, sees its district's whistles
     viewer      reads everything (no writes)
     admin       reads everything, writes the registry, acts for every unit
 
@@ -17,6 +19,8 @@ Scopes (what a token carries; a client may ask for fewer, never more):
     queue:write        sign off, report in/back, return, ask for extension (bound)
     whistle:blow       blow a whistle by hand (street clients, bound)
     evaluate           evaluate a dispatched agency (street clients, bound)
+    extensions:approve approve or reject a unit's request for more time (district clients, bound;
+                       street clients approve their own street's through queue:write)
     sla:read           read clocks, scores and rankings
     registry:read      read the city model
     registry:write     create, update and retire registry entities (admin)
@@ -43,6 +47,7 @@ ALL_SCOPES = frozenset(
         "registry:read",
         "registry:write",
         "clients:read",
+        "extensions:approve",
     }
 )
 
@@ -62,6 +67,9 @@ SCOPES_BY_KIND: Mapping[str, frozenset[str]] = {
             "registry:read",
             "sla:read",
         }
+    ),
+    "district": frozenset(
+        {"complaints:read", "queue:read", "queue:write", "extensions:approve", "registry:read", "sla:read"}
     ),
     "viewer": frozenset({"complaints:read", "registry:read", "sla:read", "queue:read"}),
     "admin": frozenset(
@@ -94,6 +102,7 @@ class Principal:
     scopes: frozenset[str]
     department: str | None = None
     street: str | None = None
+    district: str | None = None
 
     @property
     def is_admin(self) -> bool:

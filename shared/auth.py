@@ -134,6 +134,7 @@ class TokenVerifier:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             department=claims.get("department"),
             street=claims.get("street"),
+            district=claims.get("district"),
         )
         # Api keys do not expire; they are re-checked against the revoked list on every use.
         return principal, float(claims.get("exp", time.time() + self.REFRESH_SECONDS)), jti

@@ -56,7 +56,7 @@ A city file is YAML (or JSON) with the shape of `CityData`. Codes are lowercase 
     clients:
       - {client_id: hotline, kind: hotline, secret: demo-hotline-secret}
 
-Durations are `<n>m`, `<n>h`, `<n>d` (calendar) or `<n>wd` (working days).
+Durations are `<n>s`, `<n>m`, `<n>h`, `<n>d` (calendar) or `<n>wd` (working days).
 
 A rule names one target: a street unit (`street_unit_kind`, optionally `street_unit`, the unit code
 suffix: `city-management` means the unit `<street>-city-management`), or a `lead` department kind with
@@ -80,7 +80,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from shared.work_calendar import WorkCalendar
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
-Duration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(m|h|d|wd)$")]
+Duration = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(s|m|h|d|wd)$")]
 Urgency = Literal["emergency", "urgent", "normal", "complex"]
 URGENCIES: tuple[Urgency, ...] = get_args(Urgency)
 """Every urgency, most pressing first: each has an SLA policy."""
@@ -221,6 +221,8 @@ class SlaPolicy(_Model):
     contact: Duration
     report_in: Duration
     resolve: Duration
+    warn_at: float = Field(default=0.8, gt=0, lt=1)
+    """The share of a clock's duration after which a warning goes out (0.8: at 80 %)."""
 
 
 class ScoringPolicy(_Model):
@@ -230,20 +232,59 @@ class ScoringPolicy(_Model):
     on_time: float
     street_evaluation: float
     min_sample: int = 5
+    basically_satisfied: float = Field(default=0.8, ge=0, le=1)
+    """How much a 基本满意 counts toward the satisfaction rate (满意 counts 1)."""
+    whistle_rate_low: float = Field(default=0.5, ge=0)
+    whistle_rate_high: float = Field(default=10.0, gt=0)
+    """A street's healthy band of whistles per 10,000 households per month: below it matters may be
+    held back, above it the street may be passing its own work on."""
+
+
+EscalationOn = Literal["warning", "breached"]
+EscalationAction = Literal["remind", "district", "backstop_joins"]
+
+
+class EscalationStep(_Model):
+    """`when` a clock of `stage` (or any stage) warns or breaches, after `after` (default at once), do
+    `action`: remind the unit, escalate to the district command centre, or have the backstop join."""
+
+    when: EscalationOn
+    stage: Literal["sign_off", "contact", "report_in", "resolve", "any"] = "any"
+    after: Duration | None = None
+    action: EscalationAction
+
+
+DEFAULT_ESCALATION: tuple[EscalationStep, ...] = (
+    EscalationStep(when="warning", action="remind"),
+    EscalationStep(when="breached", stage="sign_off", action="remind"),
+    EscalationStep(when="breached", stage="sign_off", after="30m", action="district"),
+    EscalationStep(when="breached", stage="contact", action="remind"),
+    EscalationStep(when="breached", stage="report_in", action="district"),
+    EscalationStep(when="breached", stage="resolve", action="backstop_joins"),
+)
+
+
+class DispatchPolicy(_Model):
+    bounce_limit: int = Field(default=2, ge=1)
+    """Returns per complaint after which it goes to the district backstop."""
+    escalation: list[EscalationStep] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
 
 
 class Policies(_Model):
     sla: dict[Urgency, SlaPolicy]
     scoring: ScoringPolicy
+    dispatch: DispatchPolicy = Field(default_factory=DispatchPolicy)
 
 
 class PolicyVersion(_Model):
-    """One version of a policy with its range: an SLA policy (`urgency` set) or the scoring policy."""
+    """One version of a policy with its range: an SLA policy (`urgency` set), the scoring policy or
+    the dispatch policy (bounce limit, escalation ladder)."""
 
     id: int | None = None
     urgency: Urgency | None = None
     sla: SlaPolicy | None = None
     scoring: ScoringPolicy | None = None
+    dispatch: DispatchPolicy | None = None
     effective_from: AwareDatetime | None = None
     effective_to: AwareDatetime | None = None
 
@@ -261,10 +302,11 @@ class CalendarOverride(_Model):
 
 class Client(_Model):
     client_id: str
-    kind: Literal["hotline", "department", "street", "admin", "viewer"]
+    kind: Literal["hotline", "department", "street", "district", "admin", "viewer"]
     secret: str
     department: Code | None = None
     street: Code | None = None
+    district: Code | None = None
 
 
 class CityInfo(_Model):
@@ -292,13 +334,16 @@ class CityData(_Model):
         at = at or datetime.now(UTC)
         sla = dict(self.policies.sla)
         scoring = self.policies.scoring
+        dispatch = self.policies.dispatch
         for version in self.policy_history:
             if version.in_force(at):
                 if version.sla is not None and version.urgency is not None:
                     sla[version.urgency] = version.sla
                 elif version.scoring is not None:
                     scoring = version.scoring
-        return Policies(sla=sla, scoring=scoring)
+                elif version.dispatch is not None:
+                    dispatch = version.dispatch
+        return Policies(sla=sla, scoring=scoring, dispatch=dispatch)
 
     def work_calendar(self) -> WorkCalendar:
         """The official work calendar with this city's local overrides."""

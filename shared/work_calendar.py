@@ -6,9 +6,9 @@ Council, plus local overrides (a district closing for a typhoon, a newly announc
 always win over the package. For years the package has no data for, it falls back to Monday–Friday
 (still subject to the overrides) instead of raising.
 
-Durations are written ``<n>m``, ``<n>h``, ``<n>d`` (calendar minutes, hours, days) or ``<n>wd``
-(working days); `parse_duration` reads them and `due_at` turns a start instant plus a duration into
-a deadline. Working days are counted on local dates in Beijing time (Asia/Shanghai).
+Durations are written ``<n>s``, ``<n>m``, ``<n>h``, ``<n>d`` (calendar seconds, minutes, hours,
+days) or ``<n>wd`` (working days); `parse_duration` reads them and `due_at` turns a start instant
+plus a duration into a deadline. Working days are counted on local dates in Beijing time (Asia/Shanghai).
 """
 
 from __future__ import annotations
@@ -147,13 +147,14 @@ class WorkCalendar:
 class DurationUnit(StrEnum):
     """Units a deadline duration may be written in."""
 
+    SECONDS = "s"
     MINUTES = "m"
     HOURS = "h"
     DAYS = "d"
     WORKING_DAYS = "wd"
 
 
-_DURATION_RE = re.compile(r"([0-9]+)(wd|m|h|d)")
+_DURATION_RE = re.compile(r"([0-9]+)(wd|s|m|h|d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,8 @@ class Duration:
     def to_timedelta(self) -> timedelta:
         """The fixed length of a calendar-unit duration. Working days have none: ValueError."""
         try:
+            if self.unit is DurationUnit.SECONDS:
+                return timedelta(seconds=self.amount)
             if self.unit is DurationUnit.MINUTES:
                 return timedelta(minutes=self.amount)
             if self.unit is DurationUnit.HOURS:
@@ -197,7 +200,8 @@ class Duration:
 
 
 def parse_duration(text: str) -> Duration:
-    """Read ``<n>m``, ``<n>h``, ``<n>d`` or ``<n>wd`` (n a non-negative decimal integer).
+    """Read ``<n>s``, ``<n>m``, ``<n>h``, ``<n>d`` or ``<n>wd`` (n a non-negative decimal integer;
+    seconds are for simulations and tests that compress time).
 
     Surrounding whitespace is ignored; units are lower-case and nothing may separate number and unit.
     Anything else raises ValueError naming the text.
@@ -206,7 +210,9 @@ def parse_duration(text: str) -> Duration:
         raise ValueError(f"invalid duration {text!r}: expected a string like '4h' or '3wd'")
     match = _DURATION_RE.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"invalid duration {text!r}: expected <n>m, <n>h, <n>d or <n>wd, e.g. '4h' or '3wd'")
+        raise ValueError(
+            f"invalid duration {text!r}: expected <n>s, <n>m, <n>h, <n>d or <n>wd, e.g. '4h' or '3wd'"
+        )
     try:
         return Duration(int(match.group(1)), DurationUnit(match.group(2)))
     except ValueError as exc:

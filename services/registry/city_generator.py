@@ -374,7 +374,8 @@ def _rules(demo: CityData, districts: list[_District]) -> list[dict[str, Any]]:
 
 
 def _clients(departments: list[dict[str, Any]], districts: list[_District]) -> list[dict[str, Any]]:
-    """One demo client per role, department and street, each with the secret `demo-<id>-secret`."""
+    """One demo client per role, department, street and district command centre, each with the
+    secret `demo-<id>-secret`."""
     clients: list[dict[str, Any]] = [
         {"client_id": kind, "kind": kind} for kind in ("hotline", "admin", "viewer")
     ]
@@ -385,6 +386,10 @@ def _clients(departments: list[dict[str, Any]], districts: list[_District]) -> l
         {"client_id": f"street-{code}", "kind": "street", "street": code}
         for d in districts
         for code in d.street_codes
+    ]
+    clients += [
+        {"client_id": f"district-{d.spec.code}", "kind": "district", "district": d.spec.code}
+        for d in districts
     ]
     return [{**c, "secret": f"demo-{c['client_id']}-secret"} for c in clients]
 

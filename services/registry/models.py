@@ -150,12 +150,13 @@ class Rule(Base):
 
 
 class Policy(Base):
-    """One version of a policy: SLA for one urgency (`kind` sla) or the scoring weights (scoring)."""
+    """One version of a policy: SLA for one urgency (`kind` sla), the scoring weights (scoring) or
+    the bounce limit and escalation ladder (dispatch)."""
 
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __tablename__ = "policies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # sla | scoring
+    kind: Mapped[str] = mapped_column(String(16))  # sla | scoring | dispatch
     urgency: Mapped[str | None] = mapped_column(String(16))
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)
     effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -180,6 +181,7 @@ class ApiClient(Base):
     secret_hash: Mapped[str] = mapped_column(Text)
     department: Mapped[str | None] = mapped_column(String(64))
     street: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
 
 
 class SnapshotVersion(Base):

@@ -8,10 +8,12 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.city import (
+    DEFAULT_ESCALATION,
     Attribute,
     Backstop,
     Code,
     Duration,
+    EscalationStep,
     Point,
     UnitKind,
     Urgency,
@@ -316,6 +318,7 @@ class SlaPolicyIn(RequestBody):
     contact: Duration
     report_in: Duration
     resolve: Duration
+    warn_at: float = Field(default=0.8, gt=0, lt=1)
     effective_from: AwareDatetime | None = None
 
 
@@ -326,12 +329,21 @@ class ScoringPolicyIn(RequestBody):
     on_time: float = Field(ge=0)
     street_evaluation: float = Field(ge=0)
     min_sample: int = Field(default=5, ge=1)
+    basically_satisfied: float = Field(default=0.8, ge=0, le=1)
+    whistle_rate_low: float = Field(default=0.5, ge=0)
+    whistle_rate_high: float = Field(default=10.0, gt=0)
+    effective_from: AwareDatetime | None = None
+
+
+class DispatchPolicyIn(RequestBody):
+    bounce_limit: int = Field(default=2, ge=1)
+    escalation: list[EscalationStep] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
     effective_from: AwareDatetime | None = None
 
 
 class PolicyOut(_Out):
     id: int
-    kind: Literal["sla", "scoring"]
+    kind: Literal["sla", "scoring", "dispatch"]
     urgency: str | None
     body: dict[str, Any]
     effective_from: datetime | None
@@ -368,6 +380,7 @@ class ClientOut(_Out):
     kind: str
     department: str | None
     street: str | None
+    district: str | None = None
 
 
 class Written(BaseModel, Generic[T]):

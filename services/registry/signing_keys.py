@@ -102,6 +102,8 @@ def _claims(client: ApiClient, scopes: frozenset[str], now: datetime) -> dict[st
         claims["department"] = client.department
     if client.street:
         claims["street"] = client.street
+    if client.district:
+        claims["district"] = client.district
     return claims
 
 

@@ -32,6 +32,7 @@ from services.registry.schemas import (
     DepartmentIn,
     DepartmentOut,
     DepartmentPatch,
+    DispatchPolicyIn,
     DistrictIn,
     DistrictOut,
     DistrictPatch,
@@ -324,6 +325,14 @@ async def put_scoring_policy(
 ) -> Written[PolicyOut]:
     """A new version of the scoring weights (summing to 1), from `effective_from` (default now)."""
     return _written(_policy_out, await rules.put_scoring_policy(session, body))
+
+
+@router.put("/policies/dispatch")
+async def put_dispatch_policy(
+    body: DispatchPolicyIn, session: SessionDep, principal: Admin
+) -> Written[PolicyOut]:
+    """A new version of the dispatch policy (bounce limit, escalation ladder), from `effective_from`."""
+    return _written(_policy_out, await rules.put_dispatch_policy(session, body))
 
 
 @router.delete("/policies/{policy_id}")

@@ -21,12 +21,13 @@ from services.registry.city_validation import validate_scoring
 from services.registry.repository import in_force_at
 from services.registry.schemas import (
     CalendarOverrideIn,
+    DispatchPolicyIn,
     RuleIn,
     RulePatch,
     ScoringPolicyIn,
     SlaPolicyIn,
 )
-from shared.city import ScoringPolicy, Urgency
+from shared.city import DispatchPolicy, ScoringPolicy, Urgency
 from shared.errors import Conflict
 from shared.events import utcnow
 
@@ -221,6 +222,21 @@ async def put_scoring_policy(session: AsyncSession, body: ScoringPolicyIn) -> Wr
         )
 
     return await write(session, changed="policies", reason="scoring policy changed", apply=apply)
+
+
+async def put_dispatch_policy(session: AsyncSession, body: DispatchPolicyIn) -> Written:
+    async def apply(problems: Problems) -> m.Policy:
+        policy = DispatchPolicy.model_validate(body.model_dump(exclude={"effective_from"}))
+        return await _put_policy(
+            session,
+            problems,
+            kind="dispatch",
+            urgency=None,
+            body=policy.model_dump(),
+            effective_from=body.effective_from,
+        )
+
+    return await write(session, changed="policies", reason="dispatch policy changed", apply=apply)
 
 
 async def retire_policy(session: AsyncSession, policy_id: int) -> Written:

@@ -29,6 +29,17 @@ def check_clients(clients: Sequence[Client], index: ValidationIndex) -> list[Pro
             problems.append(
                 Problem(f"{cp}.department", f"department client {client.client_id!r} names no department")
             )
+        if client.district is not None and client.district not in index.district_streets:
+            problems.append(
+                Problem(
+                    f"{cp}.district",
+                    f"client {client.client_id!r} names unknown district {client.district!r}",
+                )
+            )
+        if client.kind == "district" and client.district is None:
+            problems.append(
+                Problem(f"{cp}.district", f"district client {client.client_id!r} names no district")
+            )
         if client.kind == "street" and client.street is None:
             problems.append(Problem(f"{cp}.street", f"street client {client.client_id!r} names no street"))
     return problems

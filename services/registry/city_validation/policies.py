@@ -35,6 +35,10 @@ def validate_scoring(scoring: ScoringPolicy, path: str = "scoring") -> list[Prob
         problems.append(Problem(path, f"scoring weights sum to {total:g}, not 1"))
     if scoring.min_sample < 1:
         problems.append(Problem(f"{path}.min_sample", "min_sample must be at least 1"))
+    if scoring.whistle_rate_low >= scoring.whistle_rate_high:
+        problems.append(
+            Problem(f"{path}.whistle_rate_low", "the whistle-rate band's low end must be below its high end")
+        )
     return problems
 
 
@@ -44,17 +48,24 @@ def check_policy_history(versions: Sequence[PolicyVersion], path: str = "policy_
     seen: dict[str, list[int]] = {}
     for i, version in enumerate(versions):
         vp = f"{path}[{i}]"
-        if (version.sla is None) == (version.scoring is None) or (version.sla is None) != (
-            version.urgency is None
-        ):
-            problems.append(Problem(vp, "a policy version is either an SLA (with urgency) or scoring"))
+        named = [p for p in (version.sla, version.scoring, version.dispatch) if p is not None]
+        if len(named) != 1 or (version.sla is None) != (version.urgency is None):
+            problems.append(
+                Problem(vp, "a policy version is either an SLA (with urgency), scoring or dispatch")
+            )
             continue
         if version.scoring is not None:
             problems += validate_scoring(version.scoring, f"{vp}.scoring")
         span = (version.effective_from, version.effective_to)
         if span[0] is not None and span[1] is not None and span[1] < span[0]:
             problems.append(Problem(f"{vp}.effective_to", "effective_to is before effective_from"))
-        key = f"sla {version.urgency}" if version.sla is not None else "scoring"
+        key = (
+            f"sla {version.urgency}"
+            if version.sla is not None
+            else "scoring"
+            if version.scoring is not None
+            else "dispatch"
+        )
         earlier = seen.setdefault(key, [])
         for j in earlier:
             other = versions[j]

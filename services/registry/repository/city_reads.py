@@ -21,6 +21,7 @@ from shared.city import (
     CityInfo,
     Community,
     Department,
+    DispatchPolicy,
     District,
     DutyBlock,
     DutyItem,
@@ -73,6 +74,7 @@ def policy_version(p: Any) -> PolicyVersion:
         urgency=p.urgency,
         sla=SlaPolicy.model_validate(p.body) if p.kind == "sla" else None,
         scoring=ScoringPolicy.model_validate(p.body) if p.kind == "scoring" else None,
+        dispatch=DispatchPolicy.model_validate(p.body) if p.kind == "dispatch" else None,
         effective_from=p.effective_from,
         effective_to=p.effective_to,
     )
@@ -100,14 +102,16 @@ async def load_policy_history(session: AsyncSession, *, at: datetime | None = No
 def policies_at(history: Sequence[PolicyVersion], at: datetime) -> dict[str, Any]:
     """The policies in force at `at` as plain data (`Policies` validates completeness)."""
     sla: dict[str, Any] = {}
-    scoring: Any = None
+    found: dict[str, Any] = {"sla": sla, "scoring": None}
     for version in history:
         if version.in_force(at):
             if version.sla is not None and version.urgency is not None:
                 sla[version.urgency] = version.sla
             elif version.scoring is not None:
-                scoring = version.scoring
-    return {"sla": sla, "scoring": scoring}
+                found["scoring"] = version.scoring
+            elif version.dispatch is not None:
+                found["dispatch"] = version.dispatch  # absent: the defaults
+    return found
 
 
 async def load_city(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import models as m
 from services.registry.client_secrets import hash_secrets
-from shared.city import Category, CityData, Point, Rule
+from shared.city import Category, CityData, Point, PolicyVersion, Rule
 
 # Children before parents: the order the tables are emptied in.
 _TABLES = (
@@ -182,6 +182,7 @@ async def _write_clients(session: AsyncSession, city: CityData) -> None:
                 "secret_hash": secret_hash,
                 "department": c.department,
                 "street": c.street,
+                "district": c.district,
             }
             for c, secret_hash in zip(city.clients, hashes, strict=True)
         ],
@@ -217,19 +218,26 @@ def rule_row(r: Rule) -> dict[str, Any]:
 
 def _policy_rows(city: CityData) -> list[dict[str, Any]]:
     if city.policy_history:
-        return [
-            {
-                "kind": "sla" if v.sla is not None else "scoring",
-                "urgency": v.urgency,
-                "body": v.sla.model_dump() if v.sla else v.scoring.model_dump() if v.scoring else {},
-                "effective_from": v.effective_from,
-                "effective_to": v.effective_to,
-            }
-            for v in city.policy_history
-        ]
+        rows = [_version_row(v) for v in city.policy_history]
+        if not any(v.dispatch is not None for v in city.policy_history):
+            rows.append({"kind": "dispatch", "urgency": None, "body": city.policies.dispatch.model_dump()})
+        return rows
     rows = [
         {"kind": "sla", "urgency": urgency, "body": policy.model_dump(), "effective_from": None}
         for urgency, policy in city.policies.sla.items()
     ]
     rows.append({"kind": "scoring", "urgency": None, "body": city.policies.scoring.model_dump()})
+    rows.append({"kind": "dispatch", "urgency": None, "body": city.policies.dispatch.model_dump()})
     return rows
+
+
+def _version_row(v: PolicyVersion) -> dict[str, Any]:
+    policy = v.sla or v.scoring or v.dispatch
+    kind = "sla" if v.sla is not None else "scoring" if v.scoring is not None else "dispatch"
+    return {
+        "kind": kind,
+        "urgency": v.urgency,
+        "body": policy.model_dump() if policy else {},
+        "effective_from": v.effective_from,
+        "effective_to": v.effective_to,
+    }

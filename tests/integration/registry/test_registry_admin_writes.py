@@ -310,6 +310,39 @@ async def test_new_sla_version_supersedes_the_one_in_force_and_keeps_history(reg
     assert snapshot["city"]["policies"]["sla"]["normal"]["resolve"] == "5d"
 
 
+async def test_seconds_scale_sla_with_a_warning_point_is_a_new_version(registry: Registry) -> None:
+    put = await registry.admin.put(
+        "/v1/policies/sla/emergency",
+        json={"sign_off": "20s", "contact": "40s", "report_in": "40s", "resolve": "90s", "warn_at": 0.5},
+    )
+    assert put.status_code == 200, put.text
+    snapshot = (await registry.viewer.get("/v1/snapshot")).json()
+    assert snapshot["city"]["policies"]["sla"]["emergency"] == {
+        "sign_off": "20s",
+        "contact": "40s",
+        "report_in": "40s",
+        "resolve": "90s",
+        "warn_at": 0.5,
+    }
+
+
+async def test_dispatch_policy_versions_the_bounce_limit_and_the_escalation_ladder(
+    registry: Registry,
+) -> None:
+    ladder = [
+        {"when": "breached", "stage": "sign_off", "action": "remind"},
+        {"when": "breached", "stage": "sign_off", "after": "2m", "action": "district"},
+    ]
+    put = await registry.admin.put("/v1/policies/dispatch", json={"bounce_limit": 3, "escalation": ladder})
+    assert put.status_code == 200, put.text
+    assert put.json()["item"]["kind"] == "dispatch" and put.json()["item"]["supersedes"] is not None
+    policies = (await registry.viewer.get("/v1/snapshot")).json()["city"]["policies"]
+    assert policies["dispatch"]["bounce_limit"] == 3
+    assert [s["action"] for s in policies["dispatch"]["escalation"]] == ["remind", "district"]
+    bad = await registry.admin.put("/v1/policies/dispatch", json={"bounce_limit": 0})
+    assert bad.status_code == 422
+
+
 async def test_scheduled_policy_version_can_be_withdrawn(registry: Registry) -> None:
     later = (utcnow() + timedelta(days=30)).isoformat()
     put = await registry.admin.put(

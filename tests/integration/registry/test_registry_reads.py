@@ -96,7 +96,7 @@ async def test_clients_are_listed_for_admins_without_secrets(registry: Registry)
         ("hotline", "hotline"),
         ("viewer", "viewer"),
     ]
-    assert all(set(c) == {"client_id", "kind", "department", "street"} for c in listed)
+    assert all(set(c) == {"client_id", "kind", "department", "street", "district"} for c in listed)
     assert "scrypt" not in (await registry.admin.get("/v1/clients/hotline")).text
     assert (await registry.viewer.get("/v1/clients")).status_code == 403
 

@@ -64,7 +64,8 @@ async def test_a_seeded_city_reads_back_as_it_was_written(
         ("urgent", None),
         ("normal", None),
         ("complex", None),
-        (None, None),
+        (None, None),  # scoring
+        (None, None),  # dispatch
     ]
     assert (envelope.type, envelope.payload) == (
         "registry.changed",

@@ -29,7 +29,8 @@ def test_generated_city_has_beijing_sizes(beijing: CityData) -> None:
     assert 6500 <= communities <= 7500
     agencies = sum(len(dept.agencies) for dept in beijing.departments)
     assert 1300 <= agencies <= 1700
-    assert len(beijing.clients) == 3 + len(beijing.departments) + 343
+    # the three roles, every department, every street and every district
+    assert len(beijing.clients) == 3 + len(beijing.departments) + 343 + 16
     assert Counter(u.kind for u in streets[100].units) == {"office": 6, "enforcement_team": 1, "centre": 3}
 
 

@@ -187,24 +187,28 @@ def test_demo_policies(demo: CityData) -> None:
         "contact": "30m",
         "report_in": "30m",
         "resolve": "2h",
+        "warn_at": 0.8,
     }
     assert sla["urgent"].model_dump() == {
         "sign_off": "15m",
         "contact": "2h",
         "report_in": "2h",
         "resolve": "24h",
+        "warn_at": 0.8,
     }
     assert sla["normal"].model_dump() == {
         "sign_off": "30m",
         "contact": "24h",
         "report_in": "24h",
         "resolve": "7d",
+        "warn_at": 0.8,
     }
     assert sla["complex"].model_dump() == {
         "sign_off": "1h",
         "contact": "2d",
         "report_in": "3wd",
         "resolve": "15wd",
+        "warn_at": 0.8,
     }
     assert demo.policies.scoring.model_dump() == {
         "response": 0.2,
@@ -213,7 +217,20 @@ def test_demo_policies(demo: CityData) -> None:
         "on_time": 0.1,
         "street_evaluation": 0.1,
         "min_sample": 5,
+        "basically_satisfied": 0.8,
+        "whistle_rate_low": 0.5,
+        "whistle_rate_high": 10.0,
     }
+    dispatch = demo.policies.dispatch
+    assert dispatch.bounce_limit == 2
+    assert [(s.when, s.stage, s.after, s.action) for s in dispatch.escalation] == [
+        ("warning", "any", None, "remind"),
+        ("breached", "sign_off", None, "remind"),
+        ("breached", "sign_off", "30m", "district"),
+        ("breached", "contact", None, "remind"),
+        ("breached", "report_in", None, "district"),
+        ("breached", "resolve", None, "backstop_joins"),
+    ]
 
 
 def test_demo_clients(demo: CityData) -> None:
@@ -226,5 +243,9 @@ def test_demo_clients(demo: CityData) -> None:
     for street in (s for d in demo.districts for s in d.streets):
         client = clients[f"street-{street.code}"]
         assert (client.kind, client.street) == ("street", street.code)
+    for district in demo.districts:
+        client = clients[f"district-{district.code}"]
+        assert (client.kind, client.district) == ("district", district.code)
     assert all(c.secret == f"demo-{c.client_id}-secret" for c in demo.clients)
-    assert len(clients) == 3 + len(demo.departments) + sum(len(d.streets) for d in demo.districts)
+    streets = sum(len(d.streets) for d in demo.districts)
+    assert len(clients) == 3 + len(demo.departments) + streets + len(demo.districts)

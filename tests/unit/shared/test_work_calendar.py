@@ -122,6 +122,7 @@ def test_local_date_uses_beijing_time() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("45s", Duration(45, DurationUnit.SECONDS)),  # compressed time in simulations and tests
         ("30m", Duration(30, DurationUnit.MINUTES)),
         ("4h", Duration(4, DurationUnit.HOURS)),
         ("2d", Duration(2, DurationUnit.DAYS)),
@@ -148,7 +149,7 @@ def test_parse_duration(text: str, expected: Duration) -> None:
         "1.5h",
         "3w",
         "3wdd",
-        "3s",
+        "3ms",
         "wd3",
         "３h",
         "1h30m",
@@ -159,6 +160,11 @@ def test_bad_duration_strings_raise_value_error_naming_the_text(text: str) -> No
     with pytest.raises(ValueError, match="invalid duration") as info:
         parse_duration(text)
     assert repr(text) in str(info.value)
+
+
+def test_a_seconds_deadline_is_plain_elapsed_time() -> None:
+    start = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)  # National Day: seconds ignore the calendar
+    assert due_at(start, parse_duration("90s"), WorkCalendar()) == start + timedelta(seconds=90)
 
 
 def test_huge_calendar_duration_is_a_value_error() -> None:
