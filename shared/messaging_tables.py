@@ -16,6 +16,7 @@ their effects; those it has seen before come back as already seen.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,7 @@ def outbox_insert(
     return OutboxInsert(locks, insert, insert_params(table, rows))
 
 
+@functools.lru_cache(maxsize=64)
 def _outbox_sql(table: Table, first: int, when: str | None) -> tuple[str, str]:
     # The locks are taken (in the order given) before any row, and so any id, is made.
     # Parameters: the lock namespace, the keys to lock, then one array per column (`insert_params`).
@@ -162,6 +164,7 @@ WHERE (SELECT count(*) FROM outbox_locks) >= 0{also}"""
     return locks, insert
 
 
+@functools.lru_cache(maxsize=16)
 def _insert_sql(table: Table) -> str:
     locks, insert = _outbox_sql(table, 1, None)
     return f"WITH {locks}\n{insert}"
