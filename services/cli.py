@@ -141,6 +141,8 @@ BENCHMARKS = {
     "registry": "services.registry.bench",
     "intake": "services.intake.bench",
     "pipeline": "services.benchmarks.pipeline",
+    "claims": "services.benchmarks.claims",
+    "timers": "services.benchmarks.timers",
 }
 
 
@@ -282,6 +284,21 @@ def dlq_redrive(
         raise typer.BadParameter(str(exc)) from None
     sent = asyncio.run(redrive(servers, topic, chosen))
     typer.echo(f"redrove {sent} entries of {topic}.dlq")
+
+
+sla = typer.Typer(help="The SLA service's data.")
+app.add_typer(sla, name="sla")
+
+
+@sla.command(
+    "rebuild",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def sla_rebuild(ctx: typer.Context) -> None:
+    """Empty SLA's tables and rebuild them from the topics, from offset 0 (`--help` for options)."""
+    module = importlib.import_module("services.sla.rebuild")
+    raise typer.Exit(module.main(list(ctx.args)))
 
 
 @app.command("pii-key")
