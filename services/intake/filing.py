@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,18 +92,25 @@ def prepare(ctx: IntakeContext, draft: Draft, checked: Checked) -> Prepared:
         created_at=now,
         updated_at=now,
     )
-    event = ComplaintReceived(
-        complaint_id=complaint_id,
-        source=draft.source,
-        category=draft.category,
-        urgency=checked.urgency,
-        district_code=place.district_code,
-        street_code=place.street_code,
-        community_code=place.community_code,
-        received_at=now,
-        snapshot_version=ctx.cache.version,
+    return Prepared(values, received(values, at=now, snapshot_version=ctx.cache.version))
+
+
+def received(
+    complaint: Mapping[str, Any] | Complaint, *, at: datetime, snapshot_version: int
+) -> ComplaintReceived:
+    """The event announcing a complaint for dispatch (a new one, or one taken out of a merge)."""
+    get = complaint.get if isinstance(complaint, Mapping) else complaint.__getattribute__
+    return ComplaintReceived(
+        complaint_id=get("id"),
+        source=get("source"),
+        category=get("category"),
+        urgency=get("urgency"),
+        district_code=get("district_code"),
+        street_code=get("street_code"),
+        community_code=get("community_code"),
+        received_at=at,
+        snapshot_version=snapshot_version,
     )
-    return Prepared(values, event)
 
 
 def _log_filed(prepared: Prepared, merged_into: str | None = None) -> None:

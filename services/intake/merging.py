@@ -7,10 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
 from services.intake.context import IntakeContext
+from services.intake.filing import received
 from services.intake.models import Complaint
 from services.intake.status import resident_note
 from shared.errors import Conflict, NotFound
-from shared.events import ComplaintReceived, utcnow
+from shared.events import utcnow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -56,21 +57,8 @@ async def undo_merge(*, session: AsyncSession, ctx: IntakeContext, complaint_id:
         unit_code=None,
         note=resident_note("received", detail="单独派办"),
     )
-    await ctx.outbox.add(
-        session,
-        ComplaintReceived(
-            complaint_id=complaint.id,
-            source=complaint.source,
-            category=complaint.category,
-            urgency=complaint.urgency,
-            district_code=complaint.district_code,
-            street_code=complaint.street_code,
-            community_code=complaint.community_code,
-            received_at=now,
-            snapshot_version=ctx.cache.version,
-        ),
-        correlation_id=complaint.id,
-    )
+    event = received(complaint, at=now, snapshot_version=ctx.cache.version)
+    await ctx.outbox.add(session, event, correlation_id=complaint.id)
     await session.flush()
     log.info("intake.merge_undone", complaint_id=complaint.id, by=by)
     refreshed = await repository.get(session, complaint.id)
