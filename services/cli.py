@@ -29,6 +29,13 @@ def up(
     base_port: Annotated[
         int, typer.Option(help="services listen on BASE+1 … BASE+4 (registry, intake, dispatch, sla)")
     ] = 8000,
+    prometheus: Annotated[
+        str | None, typer.Option(help="a Prometheus binary (default: `prometheus` on the PATH, if any)")
+    ] = None,
+    prometheus_port: Annotated[int, typer.Option(help="where the Prometheus listens")] = 19090,
+    with_prometheus: Annotated[
+        bool, typer.Option("--with-prometheus/--no-prometheus", help="start a Prometheus when there is one")
+    ] = True,
 ) -> None:
     """Start the whole system on this machine (embedded PostgreSQL and broker unless configured)."""
     from services.local_stack import SERVICE_PORTS, StackConfig, run_stack
@@ -40,6 +47,9 @@ def up(
         broker_port=broker_port,
         seed=seed,
         ports={name: port - 8000 + base_port for name, port in SERVICE_PORTS.items()},
+        prometheus=prometheus,
+        prometheus_port=prometheus_port,
+        with_prometheus=with_prometheus,
         database_url=infra.database_url if "database_url" in infra.model_fields_set else None,
         bootstrap_servers=(
             infra.kafka_bootstrap_servers if "kafka_bootstrap_servers" in infra.model_fields_set else None
@@ -284,6 +294,26 @@ def dlq_redrive(
         raise typer.BadParameter(str(exc)) from None
     sent = asyncio.run(redrive(servers, topic, chosen))
     typer.echo(f"redrove {sent} entries of {topic}.dlq")
+
+
+@app.command()
+def dashboards(
+    check: Annotated[
+        bool, typer.Option(help="only check the committed files are what the code makes")
+    ] = False,
+) -> None:
+    """Write the Grafana dashboards (code in services/dashboards/) into deploy/grafana/dashboards/."""
+    from services.dashboards import DASHBOARDS, FOLDER, as_file, render, write
+
+    if check:
+        stale = [n for n in DASHBOARDS if (FOLDER / f"{n}.json").read_bytes() != as_file(render(n))]
+        if stale:
+            typer.secho(f"out of date: {', '.join(stale)} (run `whistle dashboards`)", err=True, fg="red")
+            raise typer.Exit(1)
+        typer.echo(f"{len(DASHBOARDS)} dashboards up to date")
+        return
+    for path in write():
+        typer.echo(f"wrote {path}")
 
 
 sla = typer.Typer(help="The SLA service's data.")

@@ -21,12 +21,19 @@ from typing import IO
 import httpx
 from rich.console import Console
 
-from shared.embedded import EmbeddedBroker, EmbeddedPostgres, _die_with_parent
+from shared.embedded import (
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    EmbeddedPrometheus,
+    _die_with_parent,
+    find_prometheus,
+)
 from shared.events import ALL_TOPICS
 from shared.kafka import ensure_topics
 from shared.migrations import SERVICES, upgrade_all
 from shared.settings import InfraSettings
 
+RULES = Path(__file__).resolve().parent.parent / "deploy" / "prometheus" / "rules.yml"
 SERVICE_PORTS = {"registry": 8001, "intake": 8002, "dispatch": 8003, "sla": 8004}
 COLOURS = {"registry": "cyan", "intake": "green", "dispatch": "magenta", "sla": "yellow", "stack": "bold"}
 console = Console(highlight=False)
@@ -49,6 +56,9 @@ class StackConfig:
     log_dir: Path | None = None  # services log to files there instead of this terminal
     # The client the services use to read the registry (the demo city's read-only viewer).
     service_client: tuple[str, str] = ("viewer", "demo-viewer-secret")
+    prometheus: str | None = None  # a Prometheus binary; None: `prometheus` on the PATH, if any
+    prometheus_port: int = 19090
+    with_prometheus: bool = True
 
 
 def pii_key(home: Path) -> str:
@@ -68,6 +78,7 @@ class LocalStack:
         self.infra = InfraSettings()
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
+        self.prometheus: EmbeddedPrometheus | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.database_url = config.database_url or self.infra.database_url
         self.bootstrap = config.bootstrap_servers or self.infra.kafka_bootstrap_servers
@@ -94,6 +105,29 @@ class LocalStack:
             self.broker.start()
             self.bootstrap = self.broker.bootstrap_servers
             say("stack", f"Kafka-protocol broker (Tansu, in memory) on {self.bootstrap}")
+
+    def start_prometheus(self) -> str:
+        """Start a Prometheus scraping the services when this machine has one; what to tell the user."""
+        cfg = self.config
+        if not cfg.with_prometheus:
+            return "no Prometheus (--no-prometheus)"
+        binary = find_prometheus(cfg.prometheus)
+        if binary is None:
+            return (
+                "no Prometheus here: install one (Debian: apt-get install prometheus) or name it with "
+                "--prometheus PATH, and `whistle up` starts it with the project's rules"
+            )
+        self.prometheus = EmbeddedPrometheus(
+            binary,
+            cfg.home / "prometheus",
+            targets=[f"{cfg.host}:{port}" for port in cfg.ports.values()],
+            rules=RULES if RULES.exists() else None,
+            host=cfg.host,
+            port=cfg.prometheus_port,
+            log_to=(cfg.home / "logs" / "prometheus.log").open("ab"),
+        )
+        self.prometheus.start()
+        return f"Prometheus on {self.prometheus.url} (scraping every service, rules from {RULES})"
 
     async def prepare(self) -> None:
         await ensure_topics(
@@ -183,6 +217,8 @@ class LocalStack:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if self.prometheus:
+            self.prometheus.stop()
         if self.broker:
             self.broker.stop()
         if self.postgres:
@@ -202,8 +238,12 @@ async def run_stack(config: StackConfig) -> int:
         stack.start_services()
         logs = asyncio.create_task(stack.pump_logs())
         await stack.wait_healthy()
+        prometheus = await asyncio.to_thread(stack.start_prometheus)
         ports = ", ".join(f"{s} :{p}" for s, p in config.ports.items())
-        say("stack", f"ready in {time.monotonic() - started:.1f}s — {ports}. Ctrl-C stops everything.")
+        say(
+            "stack",
+            f"ready in {time.monotonic() - started:.1f}s — {ports}; {prometheus}. Ctrl-C stops everything.",
+        )
         watch = asyncio.create_task(_first_exit(stack))
         await asyncio.wait([asyncio.create_task(stop.wait()), watch], return_when=asyncio.FIRST_COMPLETED)
         if watch.done():

@@ -320,5 +320,108 @@ class EmbeddedBroker:
         _stop(self.process, signal.SIGTERM)
 
 
+class EmbeddedPrometheus:
+    """A Prometheus (the binary on this machine) scraping the stack's services every few seconds, with
+    the project's recording and alert rules, its data under `data_dir`."""
+
+    def __init__(
+        self,
+        binary: str,
+        data_dir: Path,
+        *,
+        targets: list[str],
+        rules: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 19090,
+        scrape_seconds: int = 5,
+        log_to: IO[bytes] | None = None,
+    ) -> None:
+        self.binary = binary
+        self.data_dir = data_dir.resolve()
+        self.targets = targets
+        self.rules = rules
+        self.host = host
+        self.port = port
+        self.scrape_seconds = scrape_seconds
+        self.log_to = log_to
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def config(self) -> str:
+        """prometheus.yml: one job scraping every service (queries select by the `service` label)."""
+        import yaml
+
+        document: dict[str, object] = {
+            "global": {
+                "scrape_interval": f"{self.scrape_seconds}s",
+                "evaluation_interval": f"{self.scrape_seconds}s",
+            },
+            "scrape_configs": [{"job_name": "whistle", "static_configs": [{"targets": self.targets}]}],
+        }
+        if self.rules is not None:
+            document["rule_files"] = [str(self.rules.resolve())]
+        return yaml.safe_dump(document, sort_keys=False)
+
+    def start(self, timeout: float = 30) -> None:
+        if port_in_use(self.host, self.port):
+            raise RuntimeError(f"port {self.host}:{self.port} is taken: give another with --prometheus-port")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "prometheus.yml"
+        config.write_text(self.config())
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
+                f"--web.listen-address={self.host}:{self.port}",
+                "--storage.tsdb.retention.time=7d",
+            ],
+            stdout=self.log_to or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+            start_new_session=True,
+        )
+        wait_for_port(self.host, self.port, timeout=timeout, process=self.process, what="prometheus")
+        log.info("embedded.prometheus_started", url=self.url)
+
+    def stop(self) -> None:
+        _stop(self.process, signal.SIGTERM)
+
+
+def find_prometheus(given: str | None = None, *, tool: str = "prometheus") -> str | None:
+    """The Prometheus binary (or `promtool`): the one given, else the one on the PATH, else one
+    unpacked earlier by `fetch_prometheus`."""
+    if given:
+        return given if Path(given).exists() else shutil.which(given)
+    unpacked = PROMETHEUS_CACHE / "usr" / "bin" / tool
+    return shutil.which(tool) or (str(unpacked) if unpacked.exists() else None)
+
+
+PROMETHEUS_CACHE = Path.home() / ".cache" / "whistle" / "prometheus"
+
+
+def fetch_prometheus() -> str | None:
+    """On a Debian-family machine without Prometheus, unpack Debian's `prometheus` package into a user
+    cache (no root, nothing installed system-wide); the path of `prometheus`, or None elsewhere."""
+    found = find_prometheus()
+    if found is not None or shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        return found
+    download = PROMETHEUS_CACHE.parent / "download"
+    download.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(
+            ["apt-get", "download", "prometheus"], cwd=download, check=True, capture_output=True, timeout=300
+        )
+        package = max(download.glob("prometheus_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(package), str(PROMETHEUS_CACHE)], check=True, timeout=120)
+    except (subprocess.SubprocessError, OSError, ValueError) as exc:
+        log.warning("embedded.prometheus_fetch_failed", error=repr(exc)[:300])
+        return None
+    return find_prometheus()
+
+
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)

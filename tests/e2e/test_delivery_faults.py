@@ -166,7 +166,7 @@ async def test_whistle_up_rides_out_an_operator_restarting_its_postgres() -> Non
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
     up = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli", "up", "--home", str(home), "--pg-port", str(pg_port),
-        "--broker-port", str(broker_port), "--base-port", str(base),
+        "--broker-port", str(broker_port), "--base-port", str(base), "--no-prometheus",
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
