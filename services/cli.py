@@ -159,7 +159,7 @@ BENCHMARKS = {
 RegistryUrl = Annotated[str, typer.Option(help="the registry", envvar="REGISTRY_URL")]
 
 
-def _demo_token(registry_url: str, client_id: str) -> str:
+def _demo_token(registry_url: str, client_id: str, secret: str | None = None) -> str:
     import httpx
 
     response = httpx.post(
@@ -168,7 +168,7 @@ def _demo_token(registry_url: str, client_id: str) -> str:
         data={
             "grant_type": "client_credentials",
             "client_id": client_id,
-            "client_secret": f"demo-{client_id}-secret",
+            "client_secret": secret or f"demo-{client_id}-secret",
         },
     )
     if response.status_code != 200:
@@ -201,6 +201,52 @@ def api_key(
     if response.status_code != 201:
         raise typer.BadParameter(f"the registry refused: {response.text}")
     typer.echo(response.json()["api_key"])
+
+
+client = typer.Typer(help="API clients at the registry: disable, enable, rotate a secret (admins).")
+app.add_typer(client, name="client")
+AdminSecret = Annotated[
+    str | None, typer.Option(envvar="WHISTLE_ADMIN_SECRET", help="the admin client's secret (default: demo)")
+]
+
+
+def _admin_post(registry_url: str, path: str, admin_secret: str | None) -> dict[str, object]:
+    import httpx
+
+    token_ = _demo_token(registry_url, "admin", admin_secret)
+    response = httpx.post(
+        f"{registry_url.rstrip('/')}{path}", timeout=10, headers={"Authorization": f"Bearer {token_}"}
+    )
+    if response.status_code >= 400:
+        raise typer.BadParameter(f"the registry refused: {response.text}")
+    return dict(response.json())
+
+
+@client.command("disable")
+def client_disable(
+    client_id: str, registry_url: RegistryUrl = "http://127.0.0.1:8001", admin_secret: AdminSecret = None
+) -> None:
+    """No more tokens for the client; its api keys stop working at once, its tokens within their TTL."""
+    _admin_post(registry_url, f"/v1/clients/{client_id}/disable", admin_secret)
+    typer.echo(f"{client_id} disabled")
+
+
+@client.command("enable")
+def client_enable(
+    client_id: str, registry_url: RegistryUrl = "http://127.0.0.1:8001", admin_secret: AdminSecret = None
+) -> None:
+    """Undo `disable`."""
+    _admin_post(registry_url, f"/v1/clients/{client_id}/enable", admin_secret)
+    typer.echo(f"{client_id} enabled")
+
+
+@client.command("rotate-secret")
+def client_rotate_secret(
+    client_id: str, registry_url: RegistryUrl = "http://127.0.0.1:8001", admin_secret: AdminSecret = None
+) -> None:
+    """A new secret for the client, printed once; the old one stops working now."""
+    body = _admin_post(registry_url, f"/v1/clients/{client_id}/rotate-secret", admin_secret)
+    typer.echo(body["client_secret"])
 
 
 dlq = typer.Typer(help="Dead-letter queues: what could never be handled, and sending it back.")

@@ -25,6 +25,7 @@ Scopes (what a token carries; a client may ask for fewer, never more):
     registry:read      read the city model
     registry:write     create, update and retire registry entities (admin)
     clients:read       list API clients (admin)
+    audit:read         read a service's audit log (admin)
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ ALL_SCOPES = frozenset(
         "registry:write",
         "clients:read",
         "extensions:approve",
+        "audit:read",
     }
 )
 
@@ -81,6 +83,7 @@ SCOPES_BY_KIND: Mapping[str, frozenset[str]] = {
             "registry:write",
             "clients:read",
             "sla:read",
+            "audit:read",
         }
     ),
 }

@@ -15,6 +15,7 @@ verified the same way; revoked key ids are published beside the keys.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +26,8 @@ from fastapi import Depends, Request
 from jwt.algorithms import OKPAlgorithm
 
 from shared.access import ALL_SCOPES, Principal
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, TooManyRequests, Unauthorized
+from shared.rate_limit import Limiter
 
 ISSUER = "whistle-registry"
 AUDIENCE = "whistle"
@@ -160,13 +162,28 @@ def require(*scopes: str) -> Any:
     async def dependency(request: Request) -> Principal:
         verifier: TokenVerifier = request.app.state.verifier
         principal = await verifier.verify(_bearer(request))
+        request.state.principal = principal
         missing = [s for s in scopes if s not in principal.scopes]
         if missing:
             raise Forbidden(f"this client lacks the scope(s): {', '.join(missing)}")
-        request.state.principal = principal
+        if request.method in WRITES:
+            limit_writes(request, principal.client_id, principal.kind)
         return principal
 
     return Depends(dependency)
+
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def limit_writes(request: Request, key: str, kind: str) -> None:
+    """Refuse a write over the client's rate (`shared.rate_limit`) with 429 and Retry-After."""
+    limiter: Limiter | None = getattr(request.app.state, "limiter", None)
+    if limiter is None:
+        return
+    wait = limiter.take(key, kind)
+    if wait > 0:
+        raise TooManyRequests(f"too many writes from {key}: slow down", retry_after=wait)
 
 
 async def principal_from_api_key(request: Request, api_key: str | None) -> Principal:
@@ -180,6 +197,9 @@ async def principal_from_api_key(request: Request, api_key: str | None) -> Princ
         raise Forbidden(f"api_key not valid: {exc.detail}") from exc
     if principal.kind != "hotline":
         raise Forbidden("api_key does not belong to a hotline client")
+    request.state.principal = principal
+    if request.method in WRITES:
+        limit_writes(request, f"api_key:{hashlib.sha256(api_key.encode()).hexdigest()[:16]}", principal.kind)
     return principal
 
 

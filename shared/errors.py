@@ -8,6 +8,7 @@
     ├── Conflict            409
     ├── Unprocessable       422 (with `errors`: one entry per field problem)
     │   └── Rejected        422, raised by an event handler: this event can never be applied
+    ├── TooManyRequests     429 (with Retry-After)
     └── Unavailable         503 (to a consumer: a dependency is away, try again later)
 
 Raise them anywhere: this module is pure (no web framework), so domain modules can. The edge renders
@@ -67,6 +68,13 @@ class Unprocessable(WhistleError):
 
 class Rejected(Unprocessable):
     title = "Rejected"
+
+
+class TooManyRequests(WhistleError):
+    status, title = 429, "Too many requests"
+
+    def __init__(self, detail: str = "", *, retry_after: float, **extra: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, round(retry_after + 0.5)))}, **extra)
 
 
 class Unavailable(WhistleError):

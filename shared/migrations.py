@@ -113,3 +113,33 @@ def downgrade_messaging_set_aside(schema: str) -> None:
     )
     op.drop_column("outbox", "error", schema=schema)
     op.drop_column("outbox", "failed_at", schema=schema)
+
+
+def create_audit_log(schema: str) -> None:
+    """The service's audit log (`shared.audit`)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("client_id", sa.String(length=100), nullable=False),
+        sa.Column("client_kind", sa.String(length=16), server_default="", nullable=False),
+        sa.Column("action", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=200), server_default="", nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("detail", sa.Text(), server_default="", nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        schema=schema,
+    )
+    op.create_index("ix_audit_log_at", "audit_log", ["at"], schema=schema)
+    op.create_index("ix_audit_log_client_id", "audit_log", ["client_id"], schema=schema)
+
+
+def drop_audit_log(schema: str) -> None:
+    from alembic import op
+
+    op.drop_index("ix_audit_log_client_id", table_name="audit_log", schema=schema)
+    op.drop_index("ix_audit_log_at", table_name="audit_log", schema=schema)
+    op.drop_table("audit_log", schema=schema)

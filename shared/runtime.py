@@ -16,7 +16,7 @@ from datetime import timedelta
 from functools import partial
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.aio import sleep_unless
@@ -58,6 +58,8 @@ class Runtime:
     ready_checks: list[Callable[[], Awaitable[str | None]]] = field(default_factory=list)
     # False for a service that does useful work without the broker (intake files into its outbox).
     broker_required: bool = True
+    # The service's audit log (`shared.audit`): refused attempts are written there, and `/v1/audit` reads it.
+    audit: Table | None = None
 
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)

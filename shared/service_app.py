@@ -5,20 +5,25 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import TokenVerifier, http_jwks_source
+from shared.access import Principal
+from shared.audit import entries, record, record_refusal
+from shared.auth import TokenVerifier, http_jwks_source, require
 from shared.consumer import ConsumerSpec
+from shared.errors import Forbidden
 from shared.logging import configure_logging, get_logger
 from shared.messaging_tables import MessagingTables
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.problems import install_problem_handlers, problem
+from shared.rate_limit import WRITE_RATES, Limiter
 from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 from shared.snapshot_cache import SnapshotCache
@@ -27,8 +32,14 @@ log = get_logger(__name__)
 
 
 def create_app(
-    runtime: Runtime, *, title: str, routers: list[APIRouter], verifier: TokenVerifier | None = None
+    runtime: Runtime,
+    *,
+    title: str,
+    routers: list[APIRouter],
+    verifier: TokenVerifier | None = None,
+    audit_writes: bool = False,
 ) -> FastAPI:
+    """`audit_writes`: every accepted write (POST, PUT, PATCH, DELETE under /v1) goes to the audit log too."""
     settings = runtime.settings
     configure_logging(settings.service_name, settings.log_level)
 
@@ -43,7 +54,13 @@ def create_app(
     app = FastAPI(title=title, version="1", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.verifier = verifier or TokenVerifier(http_jwks_source(settings.registry_url))
+    app.state.limiter = Limiter({**WRITE_RATES, **settings.write_rates})
     install_problem_handlers(app)
+    if runtime.audit is not None:
+        install_refusal_audit(app, runtime)
+        routers = [*routers, audit_router(runtime)]
+    if audit_writes and runtime.audit is not None:
+        app.add_middleware(WriteAudit, runtime=runtime)
     app.add_middleware(HttpMetrics, service=settings.service_name)
 
     @app.get("/healthz", include_in_schema=False)
@@ -75,6 +92,53 @@ def create_app(
     return app
 
 
+def install_refusal_audit(app: FastAPI, runtime: Runtime) -> None:
+    """Every refused attempt (403) is written to the service's audit log, then answered as usual."""
+    audit = runtime.audit
+    assert audit is not None
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Forbidden)
+        route = getattr(request.scope.get("route"), "path", request.url.path)
+        principal = getattr(request.state, "principal", None)
+        await record_refusal(
+            runtime.sessions, audit, principal, action=f"{request.method} {route}", detail=exc.detail
+        )
+        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+
+    app.add_exception_handler(Forbidden, refused)
+
+
+def audit_router(runtime: Runtime) -> APIRouter:
+    """`GET /v1/audit`: the service's audit log, newest first (admins)."""
+    audit = runtime.audit
+    assert audit is not None
+    router = APIRouter(prefix="/v1", tags=["audit"])
+
+    @router.get("/audit")
+    async def read_audit(
+        principal: Annotated[Principal, require("audit:read")],
+        session: SessionDep,
+        since: datetime | None = None,
+        client_id: str | None = None,
+        outcome: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before_id: int | None = None,
+    ) -> dict[str, Any]:
+        items = await entries(
+            session,
+            audit,
+            since=since,
+            client_id=client_id,
+            outcome=outcome,
+            limit=limit,
+            before_id=before_id,
+        )
+        return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
+
+    return router
+
+
 def city_service_app(
     settings: ServiceSettings,
     *,
@@ -101,6 +165,42 @@ def city_service_app(
     app = create_app(runtime, title=title, routers=routers)
     app.state.snapshot = cache
     return app
+
+
+class WriteAudit:
+    """Writes each accepted write request to the audit log: who, which route and what, when."""
+
+    WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in self.WRITES
+            or not scope["path"].startswith("/v1/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def noting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, noting)
+        if status < 400 and self.runtime.audit is not None:
+            route = getattr(scope.get("route"), "path", scope["path"])
+            principal = scope.get("state", {}).get("principal")
+            async with self.runtime.sessions() as session, session.begin():
+                await record(
+                    session, self.runtime.audit, principal, action=f"{scope['method']} {route}",
+                    subject=scope["path"], detail=str(status),
+                )  # fmt: skip
 
 
 class HttpMetrics:

@@ -67,6 +67,8 @@ class ServiceSettings(BaseSettings):
     registry_client_id: str | None = None
     registry_client_secret: str | None = None
     log_level: str = "INFO"
+    # Writes per second and burst by client kind, e.g. {"hotline": [2500, 5000]} (`shared.rate_limit`).
+    write_rates: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
     @property
     def db_url(self) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Intege
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.audit import audit_table
 from shared.db import schema_metadata
 from shared.messaging_tables import messaging_tables
 
@@ -18,6 +19,7 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+AUDIT = audit_table(Base.metadata)
 
 
 class Lifecycle:
@@ -182,6 +184,7 @@ class ApiClient(Base):
     department: Mapped[str | None] = mapped_column(String(64))
     street: Mapped[str | None] = mapped_column(String(64))
     district: Mapped[str | None] = mapped_column(String(64))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SnapshotVersion(Base):
@@ -211,3 +214,5 @@ class ApiKey(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The key that signed it: published for as long as the api key lives (it outlives key rotations).
+    signing_kid: Mapped[str | None] = mapped_column(String(32))

@@ -13,6 +13,7 @@ from services.registry import signing_keys
 from shared.access import Principal
 from shared.auth import require
 from shared.errors import BadRequest, Unauthorized
+from shared.rate_limit import FailureLimiter
 from shared.service_app import SessionDep
 
 router = APIRouter(tags=["auth"])
@@ -52,9 +53,18 @@ async def token(
             status_code=401,
             headers={"WWW-Authenticate": 'Basic realm="whistle"'},
         )
+    failures: FailureLimiter = request.app.state.token_failures
+    wait = failures.wait(credentials[0])
+    if wait > 0:
+        return JSONResponse(
+            {"error": "invalid_client", "error_description": "too many failed attempts: wait, then retry"},
+            status_code=429,
+            headers={"Retry-After": str(round(wait + 0.5))},
+        )
     try:
         client = await signing_keys.authenticate(session, credentials[0], credentials[1])
     except Unauthorized as exc:
+        failures.failed(credentials[0])
         return JSONResponse(
             {"error": "invalid_client", "error_description": exc.detail},
             status_code=401,
@@ -83,6 +93,34 @@ async def create_api_key(
 ) -> dict[str, str]:
     key_id, key = await signing_keys.issue_api_key(session, client_id)
     return {"key_id": key_id, "api_key": key, "client_id": client_id}
+
+
+@router.post("/v1/clients/{client_id}/disable")
+async def disable_client(
+    client_id: str, session: SessionDep, principal: Annotated[Principal, require("registry:write")]
+) -> dict[str, Any]:
+    """The client gets no more tokens; its api keys stop working (its access tokens expire soon)."""
+    client = await signing_keys.set_disabled(session, client_id, disabled=True)
+    return {"client_id": client.client_id, "disabled_at": client.disabled_at}
+
+
+@router.post("/v1/clients/{client_id}/enable")
+async def enable_client(
+    client_id: str, session: SessionDep, principal: Annotated[Principal, require("registry:write")]
+) -> dict[str, Any]:
+    client = await signing_keys.set_disabled(session, client_id, disabled=False)
+    return {"client_id": client.client_id, "disabled_at": None}
+
+
+@router.post("/v1/clients/{client_id}/rotate-secret")
+async def rotate_client_secret(
+    client_id: str, session: SessionDep, principal: Annotated[Principal, require("registry:write")]
+) -> JSONResponse:
+    """A new secret, shown this once; the old secret stops working now."""
+    secret = await signing_keys.rotate_secret(session, client_id)
+    return JSONResponse(
+        {"client_id": client_id, "client_secret": secret}, headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.delete("/v1/clients/{client_id}/api-keys/{key_id}", status_code=204)

@@ -2,11 +2,14 @@
 
 The newest unretired key signs. Rotating adds a key and schedules the previous ones to retire once
 every token they signed has expired, so verifiers (which refetch the key set when they meet a new
-key id) never see a valid token they cannot check.
+key id) never see a valid token they cannot check. A retired key that signed an api key still in use
+stays published for as long as that api key lives: api keys outlive rotations. A disabled client
+gets no token, and its api keys are published as revoked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
@@ -20,7 +23,7 @@ from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.client_secrets import check_secret
+from services.registry.client_secrets import check_secret, hash_secret
 from services.registry.models import ApiClient, ApiKey, SigningKey
 from shared.access import scopes_for
 from shared.auth import ACCESS, API_KEY, AUDIENCE, ISSUER
@@ -41,9 +44,20 @@ def _new_key() -> SigningKey:
 
 async def _published(session: AsyncSession) -> list[SigningKey]:
     now = utcnow()
+    live_api_keys = select(ApiKey.signing_kid).where(ApiKey.revoked_at.is_(None))
     query = (
         select(SigningKey)
-        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now))
+        .where(
+            or_(
+                SigningKey.retired_at.is_(None),
+                SigningKey.retired_at > now,
+                SigningKey.kid.in_(live_api_keys),
+                # api keys made before their signer was recorded: keep every key they may need
+                select(ApiKey.key_id)
+                .where(ApiKey.revoked_at.is_(None), ApiKey.signing_kid.is_(None))
+                .exists(),
+            )
+        )
         .order_by(SigningKey.created_at)
     )
     return list((await session.execute(query)).scalars())
@@ -77,7 +91,10 @@ async def rotate(session: AsyncSession, *, token_ttl: timedelta) -> SigningKey:
 
 async def jwks(session: AsyncSession) -> dict[str, Any]:
     await signing_key(session)
-    revoked = await session.execute(select(ApiKey.key_id).where(ApiKey.revoked_at.is_not(None)))
+    disabled = select(ApiClient.client_id).where(ApiClient.disabled_at.is_not(None))
+    revoked = await session.execute(
+        select(ApiKey.key_id).where(or_(ApiKey.revoked_at.is_not(None), ApiKey.client_id.in_(disabled)))
+    )
     return {
         "keys": [k.public_jwk for k in await _published(session)],
         "revoked_api_keys": sorted(revoked.scalars()),
@@ -107,11 +124,38 @@ def _claims(client: ApiClient, scopes: frozenset[str], now: datetime) -> dict[st
     return claims
 
 
+# Checked against when the client id is unknown, so that costs what a wrong secret costs.
+_NO_CLIENT = hash_secret(secrets.token_hex(16))
+
+
 async def authenticate(session: AsyncSession, client_id: str, secret: str) -> ApiClient:
+    """The client whose secret this is; scrypt runs on a worker thread, never on the event loop."""
     client = await session.get(ApiClient, client_id)
-    if client is None or not check_secret(secret, client.secret_hash):
+    stored = client.secret_hash if client is not None else _NO_CLIENT
+    matches = await asyncio.to_thread(check_secret, secret, stored)
+    if client is None or not matches:
         raise Unauthorized("unknown client or wrong secret")
+    if client.disabled_at is not None:
+        raise Unauthorized("this client is disabled")
     return client
+
+
+async def set_disabled(session: AsyncSession, client_id: str, *, disabled: bool) -> ApiClient:
+    client = await session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    client.disabled_at = (client.disabled_at or utcnow()) if disabled else None
+    return client
+
+
+async def rotate_secret(session: AsyncSession, client_id: str) -> str:
+    """A new secret for the client (returned once, stored hashed); the old one stops working."""
+    client = await session.get(ApiClient, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    secret = secrets.token_urlsafe(24)
+    client.secret_hash = await asyncio.to_thread(hash_secret, secret)
+    return secret
 
 
 async def issue_token(
@@ -139,9 +183,10 @@ async def issue_api_key(session: AsyncSession, client_id: str) -> tuple[str, str
     if client is None:
         raise NotFound(f"no client {client_id}")
     key_id = uuid.uuid4().hex
-    session.add(ApiKey(key_id=key_id, client_id=client_id))
+    signer = await signing_key(session)
+    session.add(ApiKey(key_id=key_id, client_id=client_id, signing_kid=signer.kid))
     claims = _claims(client, scopes_for(client.kind), utcnow()) | {"typ": API_KEY, "jti": key_id}
-    return key_id, _sign(await signing_key(session), claims)
+    return key_id, _sign(signer, claims)
 
 
 async def revoke_api_key(session: AsyncSession, client_id: str, key_id: str) -> None:
