@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.access import Principal
 from shared.audit import entries, record, record_refusal
 from shared.auth import TokenVerifier, http_jwks_source, require
+from shared.body_limit import BodyLimit, Refusal, problem_too_large
 from shared.consumer import ConsumerSpec
 from shared.errors import Forbidden
 from shared.logging import configure_logging, get_logger
@@ -38,6 +39,7 @@ def create_app(
     routers: list[APIRouter],
     verifier: TokenVerifier | None = None,
     audit_writes: bool = False,
+    refusal: Refusal = problem_too_large,
 ) -> FastAPI:
     """`audit_writes`: every accepted write (POST, PUT, PATCH, DELETE under /v1) goes to the audit log too."""
     settings = runtime.settings
@@ -62,6 +64,8 @@ def create_app(
     if audit_writes and runtime.audit is not None:
         app.add_middleware(WriteAudit, runtime=runtime)
     app.add_middleware(HttpMetrics, service=settings.service_name)
+    # Outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, refusal=refusal)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -203,6 +207,9 @@ class WriteAudit:
                 )  # fmt: skip
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class HttpMetrics:
     """Counts and times every request by route template (never by raw path)."""
 
@@ -223,14 +230,13 @@ class HttpMetrics:
                 status = message["status"]
             await send(message)
 
+        method = scope["method"] if scope["method"] in METHODS else "other"  # never a client's own string
         try:
             await self.app(scope, receive, send_and_note)
         finally:
             template = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(
-                time.perf_counter() - started
-            )
+            HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, method, template).observe(time.perf_counter() - started)
 
 
 def get_runtime(request: Request) -> Runtime:

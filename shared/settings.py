@@ -67,6 +67,9 @@ class ServiceSettings(BaseSettings):
     registry_client_id: str | None = None
     registry_client_secret: str | None = None
     log_level: str = "INFO"
+    # Request bodies larger than this are refused with 413 before they are read (a city's largest
+    # polygon write fits).
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
     # Writes per second and burst by client kind, e.g. {"hotline": [2500, 5000]} (`shared.rate_limit`).
     write_rates: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
