@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test unit lint format bench clean deploy-check
+.PHONY: up test unit reliability lint format bench clean deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 # The pure-logic tests alone (no database, no broker): seconds.
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+# The fault suite at full length (30 s outages, more load); `make test` runs its short profile.
+reliability: $(STAMP)
+	WHISTLE_RELIABILITY=full $(BIN)/python -m pytest tests/reliability -o timeout=900
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

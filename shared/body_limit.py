@@ -2,7 +2,8 @@
 
 A declared `Content-Length` over the limit is answered without handing anything to the app; a body
 sent without one is counted as it streams and cut off at the limit. Before answering, the rest of the
-body is read and thrown away (up to `DRAIN_FACTOR` times the limit), so that an ordinary client, which
+body is read and thrown away (up to `DRAIN_FACTOR` times the limit, and at least `DRAIN_AT_LEAST`
+bytes), so that an ordinary client, which
 writes its whole request before it reads, gets the 413 rather than a reset connection; a sender of
 more than that is cut off. The answer is problem+json, or what the service's
 `refusal` renders (intake answers Open311's own error document under `/open311/`).
@@ -34,6 +35,7 @@ def problem_too_large(path: str, limit: int) -> tuple[bytes, str]:
 Refusal = Callable[[str, int], tuple[bytes, str]]
 
 DRAIN_FACTOR = 16
+DRAIN_AT_LEAST = 8 << 20
 
 
 class BodyLimit:
@@ -41,6 +43,7 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
         self.refusal = refusal
+        self.drain_limit = max(max_bytes * DRAIN_FACTOR, DRAIN_AT_LEAST)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,7 +52,7 @@ class BodyLimit:
         declared = _content_length(scope)
         finished = False  # the client has sent its whole body
         if declared is not None and declared > self.max_bytes:
-            if declared <= self.max_bytes * DRAIN_FACTOR:
+            if declared <= self.drain_limit:
                 finished = await self._drain(receive, 0)
             await self._refuse(scope, send, keep_alive=finished)
             return
@@ -84,9 +87,9 @@ class BodyLimit:
 
     async def _drain(self, receive: Receive, already: int) -> bool:
         """Read and discard the rest of the body; True once it has all arrived, False when the client
-        sends more than `DRAIN_FACTOR` times the limit or goes away."""
+        sends more than the drain limit or goes away."""
         total = already
-        while total <= self.max_bytes * DRAIN_FACTOR:
+        while total <= self.drain_limit:
             message = await receive()
             if message["type"] != "http.request":
                 return False

@@ -32,6 +32,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.consumer_decisions import backoff_seconds
+from shared.crash_points import crash_point
 from shared.db import raw_connection
 from shared.logging import get_logger
 from shared.messaging_tables import PENDING_WHERE, PendingMessage, on_commit
@@ -174,6 +175,7 @@ class OutboxRelay:
             if not batch.messages:
                 return 0
             result = await self.publisher.publish(batch.messages)
+            crash_point("relay.after_publish")
             sent = [m.row_id for m in batch.messages if m.row_id not in result.never]
             await batch.mark_sent(sent)
             await batch.set_aside(result.never)

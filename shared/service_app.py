@@ -153,6 +153,7 @@ def city_service_app(
     consumers: list[ConsumerSpec] | None = None,
     wait_for_snapshot: bool = True,
     broker_required: bool = True,
+    refusal: Refusal = problem_too_large,
 ) -> FastAPI:
     """The app of a service that works on a copy of the registry's city (intake, dispatch, SLA): the
     copy is followed in the background and readiness waits for it; with `wait_for_snapshot` the
@@ -166,7 +167,7 @@ def city_service_app(
         ready_checks=[cache.ready_problem],
         broker_required=broker_required,
     )
-    app = create_app(runtime, title=title, routers=routers)
+    app = create_app(runtime, title=title, routers=routers, refusal=refusal)
     app.state.snapshot = cache
     return app
 

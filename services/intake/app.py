@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.intake.api import router
-from services.intake.body_limit import BodyLimit
+from services.intake.body_limit import too_large_response
 from services.intake.context import IntakeContext
 from services.intake.handlers import IntakeHandlers
 from services.intake.models import MESSAGING
@@ -37,9 +37,8 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         consumers=[statuses] if settings.consume_events else [],
         wait_for_snapshot=False,  # the front door opens at once; filing waits for the city itself
         broker_required=False,  # complaints are filed into the outbox while the broker is away
+        refusal=too_large_response,  # Open311's error document under /open311/
     )
     app.state.intake = ctx
     app.state.cipher = ctx.cipher
-    # Outermost: an oversized body is refused before anything reads it.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

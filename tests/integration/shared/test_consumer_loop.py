@@ -22,7 +22,7 @@ from tests.integration.shared.consumer_helpers import (
     send,
     until,
 )
-from tests.integration.shared.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 

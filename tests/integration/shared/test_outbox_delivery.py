@@ -13,7 +13,7 @@ from shared.kafka import KafkaPublisher, ensure_topics, make_producer
 from shared.messaging_tables import Outbox
 from shared.outbox_relay import OutboxRelay, PostgresOutboxStore
 from tests.builders import read_topics
-from tests.integration.shared.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
