@@ -181,3 +181,214 @@ def may_read_contact(
             return Decision(True, f"department {principal.department} was summoned for this complaint")
         return Decision(False, f"department {principal.department} was not summoned for this complaint")
     return Decision(False, f"a {principal.kind or 'unbound'} client does not handle complaints")
+
+
+# --- intake ---
+
+
+def open311_reads_in_full(principal: Principal | None, *, public_reads: bool) -> bool:
+    """Who reads Open311 requests and their updates (`GET requests`, `requests/{id}`,
+    `servicerequestupdates`): a hotline client's api_key reads everything (True); without a key,
+    only a city that turned public reads on answers, with the public view (False: no free text, no
+    media, every position at the community's representative point). Discovery, services and
+    `tokens/{token}` need no key at all."""
+    if principal is not None:
+        if principal.kind != "hotline":
+            raise Forbidden("this api_key does not belong to a hotline client")
+        return True
+    if public_reads:
+        return False
+    raise Forbidden("api_key is required to read service requests here")
+
+
+# --- sla ---
+
+
+def may_see_clock(
+    principal: Principal, *, department_code: str | None, street_code: str, district_code: str, stage: str
+) -> bool:
+    """A clock of a complaint: a department sees its own units' clocks, a street its street's, a
+    district its district's, admin and viewer all; the hotline the resolve deadline it tells the
+    resident."""
+    if principal.reads_everything:
+        return True
+    if principal.kind == "department":
+        return principal.department is not None and principal.department == department_code
+    if principal.kind == "street":
+        return principal.street is not None and principal.street == street_code
+    if principal.kind == "district":
+        return principal.district is not None and principal.district == district_code
+    if principal.kind == "hotline":
+        return stage == "resolve"
+    return False
+
+
+@dataclass(frozen=True)
+class SlaScope:
+    """Which evaluations a client reads: None everywhere means all of them."""
+
+    department: str | None = None
+    street: str | None = None
+    district: str | None = None
+
+
+def evaluations_scope(principal: Principal) -> SlaScope:
+    """Departments read their own agencies' evaluations, streets their own, a district all of its."""
+    if principal.reads_everything:
+        return SlaScope()
+    if principal.kind == "department" and principal.department:
+        return SlaScope(department=principal.department)
+    if principal.kind == "street" and principal.street:
+        return SlaScope(street=principal.street)
+    if principal.kind == "district" and principal.district:
+        return SlaScope(district=principal.district)
+    raise Forbidden(f"a {principal.kind or 'unbound'} client does not read evaluations")
+
+
+def check_within_scope(
+    scope: SlaScope, *, street: str | None, street_district: str | None, department: str | None
+) -> None:
+    """An explicit filter must stay inside the client's scope (asking for another's is refused)."""
+    if scope.street is not None and street is not None and street != scope.street:
+        raise Forbidden(f"this client reads the evaluations of street {scope.street} only")
+    if scope.district is not None and street is not None and street_district != scope.district:
+        raise Forbidden(f"street {street} is not in district {scope.district}")
+    if scope.department is not None and department is not None and department != scope.department:
+        raise Forbidden(f"this client reads the evaluations of department {scope.department}'s agencies only")
+
+
+def check_may_evaluate(principal: Principal, *, unit_code: str, serves: Collection[str]) -> None:
+    """考核评价权: a street evaluates the agencies that serve it, and only those."""
+    if principal.kind != "street" or principal.street is None:
+        raise Forbidden("only a street's client evaluates agencies")
+    if principal.street not in serves:
+        raise Forbidden(f"{unit_code} does not serve street {principal.street}")
+
+
+def check_may_read_scorecard(
+    principal: Principal,
+    *,
+    unit_code: str,
+    department_code: str | None,
+    street_code: str | None,
+    districts: Collection[str],
+) -> None:
+    """A scorecard names complaints: a department reads its own and its agencies', a street its own,
+    a district those of its units (agencies, streets, backstop), admin and viewer all."""
+    if principal.reads_everything:
+        return
+    if principal.kind == "department" and principal.department and principal.department == department_code:
+        return
+    if principal.kind == "street" and principal.street and principal.street == street_code:
+        return
+    if principal.kind == "district" and principal.district and principal.district in districts:
+        return
+    raise Forbidden(f"this client may not read the scorecard of {unit_code}")
+
+
+def check_may_close_period(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("only an admin closes an assessment period")
+
+
+# --- dispatch ---
+
+
+def may_act_for_assignment(principal: Principal, owner: Owner | None, *, backstop_of: str | None) -> bool:
+    """Who acts on an assignment: the department of the agency it is for, the street of its unit,
+    the district command centre for its district's backstop (`backstop_of`: the district whose
+    backstop the unit is), and admins."""
+    if may_act_for_unit(principal, owner):
+        return True
+    return principal.kind == "district" and backstop_of is not None and principal.district == backstop_of
+
+
+def check_may_claim(principal: Principal, department_code: str) -> None:
+    """A department's queue is claimed by that department's workers (and admins)."""
+    if not principal.may_act_for_department(department_code):
+        raise Forbidden(f"this client may not claim from the queue of department {department_code}")
+
+
+def check_may_read_unit_queue(
+    principal: Principal, unit_code: str, owner: Owner | None, *, backstop_of: str | None
+) -> None:
+    if not principal.reads_everything and not may_act_for_assignment(
+        principal, owner, backstop_of=backstop_of
+    ):
+        raise Forbidden(f"this client may not read the queue of {unit_code}")
+
+
+def may_read_whistles(
+    principal: Principal, *, street_code: str, district_code: str, departments: Collection[str | None]
+) -> bool:
+    """A complaint's whistles: a department summoned for it, its street, its district, admin/viewer."""
+    if principal.reads_everything:
+        return True
+    if principal.kind == "department":
+        return principal.department is not None and principal.department in departments
+    if principal.kind == "street":
+        return principal.street is not None and principal.street == street_code
+    if principal.kind == "district":
+        return principal.district is not None and principal.district == district_code
+    return False
+
+
+def may_read_notes(principal: Principal, *, department_code: str | None) -> bool:
+    """A department reads its own units' notes on a whistle; other departments' are redacted for it."""
+    return principal.kind != "department" or (
+        department_code is not None and principal.department == department_code
+    )
+
+
+def check_may_read_street(principal: Principal, street_code: str, *, district_code: str | None) -> None:
+    """A street's whistles: that street, its district's command centre, admin/viewer."""
+    if principal.reads_everything or (principal.kind == "street" and principal.street == street_code):
+        return
+    if principal.kind == "district" and district_code is not None and principal.district == district_code:
+        return
+    raise Forbidden(f"this client may not read the whistles of street {street_code}")
+
+
+def check_may_read_district(principal: Principal, district_code: str) -> None:
+    if principal.reads_everything or (principal.kind == "district" and principal.district == district_code):
+        return
+    raise Forbidden(f"this client may not read the whistles and escalations of district {district_code}")
+
+
+def check_may_blow_whistle(principal: Principal, street_code: str) -> None:
+    """A street blows its own whistles (吹哨) only."""
+    if not (principal.is_admin or (principal.kind == "street" and principal.street == street_code)):
+        raise Forbidden(f"this client may not blow a whistle for street {street_code}")
+
+
+def may_decide_extension(
+    principal: Principal, *, street_code: str, district_code: str, street_unit: bool
+) -> Decision:
+    """Who approves or rejects a request for more time: the handling street (`queue:write`), unless
+    the request is its own unit's, or the district command centre (`extensions:approve`)."""
+    if principal.is_admin:
+        return Decision(True, "admin")
+    if principal.kind == "district" and principal.district == district_code:
+        if "extensions:approve" in principal.scopes:
+            return Decision(True, f"district {district_code} approves its district's extensions")
+        return Decision(False, "this client lacks the scope extensions:approve")
+    if principal.kind == "street" and principal.street == street_code:
+        if street_unit:
+            return Decision(False, f"street {street_code} does not decide its own unit's request")
+        if "queue:write" in principal.scopes:
+            return Decision(True, f"street {street_code} handles this complaint")
+        return Decision(False, "this client lacks the scope queue:write")
+    return Decision(False, f"a {principal.kind or 'unbound'} client does not decide this request")
+
+
+def check_may_list_extensions(
+    principal: Principal, *, street_code: str | None, district_code: str | None
+) -> None:
+    """Requests for more time are listed for their approvers: the street's, the district's."""
+    if principal.reads_everything:
+        return
+    if principal.kind == "street" and street_code is not None and principal.street == street_code:
+        return
+    if principal.kind == "district" and district_code is not None and principal.district == district_code:
+        return
+    raise Forbidden("this client may not list these extension requests")

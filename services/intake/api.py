@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from services.intake import repository
+from services.intake import repository, timeline_repository
 from services.intake.contact import handling_departments, read_contact
 from services.intake.context import IntakeContext, context_dependency
 from services.intake.drafts import Draft
@@ -19,7 +19,13 @@ from services.intake.followup import record_feedback
 from services.intake.merging import undo_merge
 from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED, CONTACT_READS, FOLLOW_UPS
 from services.intake.models import Complaint
-from services.intake.presenting import complaint_out, decode_cursor, encode_cursor, timeline_entry
+from services.intake.presenting import (
+    complaint_out,
+    decode_cursor,
+    encode_cursor,
+    resident_update_out,
+    timeline_entry,
+)
 from services.intake.schemas import (
     ComplaintIn,
     ComplaintOut,
@@ -27,6 +33,7 @@ from services.intake.schemas import (
     ContactOut,
     FeedbackIn,
     FeedbackOut,
+    ResidentUpdateOut,
     TimelineEntry,
 )
 from services.intake.status import STATUSES
@@ -160,6 +167,9 @@ async def list_complaints(
     community: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    followup_requested: Annotated[
+        bool | None, Query(description="only those a resident asked to be followed up (or not)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ComplaintPage:
@@ -186,6 +196,7 @@ async def list_complaints(
         created_from=created_from,
         created_to=created_to,
         handled_by_department=department,
+        followup_requested=followup_requested,
     )
     after = decode_cursor(cursor) if cursor else None
     rows = await repository.list_complaints(session, where, limit=limit + 1, after=after)
@@ -228,10 +239,25 @@ async def get_timeline(
     ctx: ContextDep,
     principal: Annotated[Principal, require("complaints:read")],
 ) -> list[TimelineEntry]:
-    """Every status the complaint took: when, by which unit, and what the resident is told."""
+    """Every change the complaint went through (its kind, the status it left): when, by which unit,
+    and what the resident is told."""
     complaint = await visible_complaint(session, complaint_id, principal)
     view = ctx.view_or_none()
-    return [timeline_entry(c, view) for c in await repository.timeline(session, complaint.id)]
+    return [timeline_entry(c, view) for c in await timeline_repository.timeline(session, complaint.id)]
+
+
+@router.get("/complaints/{complaint_id}/resident-updates", response_model=list[ResidentUpdateOut])
+async def get_resident_updates(
+    complaint_id: str,
+    session: SessionDep,
+    ctx: ContextDep,
+    principal: Annotated[Principal, require("complaints:read")],
+) -> list[ResidentUpdateOut]:
+    """What the resident sent through an Open311 client (their text; their contact masked), oldest
+    first: information added, and requests for a follow-up."""
+    complaint = await visible_complaint(session, complaint_id, principal)
+    updates = await timeline_repository.resident_updates(session, complaint.id)
+    return [resident_update_out(u, ctx.cipher) for u in updates]
 
 
 @router.post("/complaints/{complaint_id}/feedback", response_model=FeedbackOut)

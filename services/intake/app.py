@@ -9,7 +9,7 @@ from services.intake.body_limit import too_large_response
 from services.intake.context import IntakeContext
 from services.intake.handlers import IntakeHandlers
 from services.intake.models import MESSAGING
-from services.intake.open311.api import router as open311_router
+from services.intake.open311.api import ROUTERS as OPEN311_ROUTERS
 from services.intake.settings import IntakeSettings
 from shared.consumer import ConsumerSpec
 from shared.events import SLA_EVENTS, WHISTLES
@@ -32,7 +32,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings,
         title="Whistle intake",
         tables=MESSAGING,
-        routers=[router, open311_router],
+        routers=[router, *OPEN311_ROUTERS],
         cache=cache,
         consumers=[statuses] if settings.consume_events else [],
         wait_for_snapshot=False,  # the front door opens at once; filing waits for the city itself

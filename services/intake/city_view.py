@@ -1,7 +1,9 @@
 """What intake needs from the registry snapshot, as lookup tables built once per version (pure).
 
 Unit names for residents (`agency_responsible`, timeline notes), categories with their Open311
-attribute definitions, a place's address in words, and finding a community named in an address.
+attribute definitions, a place's address in words, each community's representative point (where a
+complaint placed by community code or address is shown), and finding a community named in an
+address.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import asin, cos, radians, sin, sqrt
+
+import shapely
 
 from services.intake.open311.documents import AttributeDef, ServiceInfo
 from shared.city import Category, CityData
@@ -34,6 +38,12 @@ def degree_box(lat: float, meters: float) -> tuple[float, float]:
     return dlat, dlon
 
 
+def representative_point(polygon: list[tuple[float, float]]) -> tuple[float, float]:
+    """A point inside a (lon, lat) polygon, as (lat, lon) to 6 decimals (about 0.1 m)."""
+    point = shapely.Polygon(polygon).representative_point()
+    return round(point.y, 6), round(point.x, 6)
+
+
 def attribute_defs(category: Category) -> list[AttributeDef]:
     return [
         AttributeDef(
@@ -56,6 +66,7 @@ class CityView:
 
     index: CityIndex
     place_names: dict[str, str] = field(default_factory=dict)
+    points: dict[str, tuple[float, float]] = field(default_factory=dict)
     _community_names: list[tuple[str, str, str]] = field(default_factory=list)
 
     @classmethod
@@ -65,6 +76,7 @@ class CityView:
             for street in district.streets:
                 for community in street.communities:
                     view.place_names[community.code] = f"{district.name}{street.name}{community.name}"
+                    view.points[community.code] = representative_point(community.polygon)
                     view._community_names.append((community.name, street.name, community.code))
         # Longest names first, so "二社区" inside "十二社区" does not win.
         view._community_names.sort(key=lambda entry: -len(entry[0]))
@@ -93,6 +105,10 @@ class CityView:
         """The place in words (district, street, community): never the resident's own address text."""
         code = place.community_code if place else community_code
         return self.place_names.get(code) if code else None
+
+    def point_of(self, community_code: str | None) -> tuple[float, float] | None:
+        """The community's representative point (lat, lon): inside it, the same on every read."""
+        return self.points.get(community_code) if community_code else None
 
     def community_in_address(self, address: str) -> str | None:
         """The community an address names (preferring one whose street it also names), or None."""

@@ -43,6 +43,8 @@ class IntakeContext:
     tz: tzinfo = field(default_factory=lambda: city_timezone("Asia/Shanghai"))
     jurisdiction_id: str | None = None
     contact: str = "12345 citizen hotline"
+    public_reads: bool = False
+    settle_seconds: float = 5.0
     views: CityViews = field(default_factory=CityViews)
 
     @classmethod
@@ -55,6 +57,8 @@ class IntakeContext:
             tz=city_timezone(settings.timezone),
             jurisdiction_id=settings.open311_jurisdiction_id,
             contact=settings.open311_contact,
+            public_reads=settings.open311_public_reads,
+            settle_seconds=settings.open311_settle_seconds,
         )
 
     def view(self) -> CityView:

@@ -1,11 +1,13 @@
 """A complaint as filed through either front door (`/v1` JSON or an Open311 form), and the checks
-it must pass before anything is stored (pure: no database, no broker)."""
+it must pass before anything is stored; a resident's update as an Open311 client sends it (pure: no
+database, no broker)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 
@@ -51,6 +53,21 @@ class Draft:
             "email": self.email,
         }
         return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True)
+class UpdateDraft:
+    """A resident's update of a request (`POST servicerequestupdates`), checked for form."""
+
+    service_request_id: str
+    client_update_id: str
+    status_sent: str
+    description: str = ""
+    media_url: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    updated_datetime: datetime | None = None
 
 
 @dataclass(frozen=True)

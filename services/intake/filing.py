@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.intake import repository
+from services.intake import repository, timeline_repository
 from services.intake.city_view import degree_box, distance_meters
 from services.intake.context import IntakeContext
 from services.intake.drafts import Checked, Draft, check
 from services.intake.models import Complaint
+from services.intake.repository import Entry
 from services.intake.status import OPEN_STATUSES, resident_note
 from shared.db import raw_connection, sessionmaker, transaction
 from shared.errors import Conflict, Unprocessable
@@ -186,8 +187,8 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
         if existing is None:  # the tracking token collided (never, in practice): a plain retry
             raise Conflict("please retry")
         return Filed(_same_or_conflict(existing, prepared.values["request_hash"]), created=False)
-    await repository.insert_status(
-        session, complaint_id, "received", at=now, unit_code=None, note=resident_note("received")
+    await timeline_repository.insert_entry(
+        session, complaint_id, Entry("received", "filed", now, None, resident_note("received"))
     )
     original = await _open_duplicate(session, ctx, draft, exclude=complaint_id)
     if original is not None:
@@ -290,17 +291,13 @@ async def _merge(
         merged_at=now,
     )
     view = ctx.view()
-    repository.add_status(
-        session,
-        complaint_id,
+    note = resident_note(
         original.status,
-        at=now,
-        unit_code=original.lead_unit_code,
-        note=resident_note(
-            original.status,
-            view.unit_name(original.lead_unit_code),
-            detail=f"与{count}位市民反映的同一问题合并办理",
-        ),
+        view.unit_name(original.lead_unit_code),
+        detail=f"与{count}位市民反映的同一问题合并办理",
+    )
+    timeline_repository.add_entry(
+        session, complaint_id, Entry(original.status, "merged", now, original.lead_unit_code, note)
     )
     await ctx.outbox.add(
         session,

@@ -1,4 +1,5 @@
-"""The follow-up call (回访): it closes a resolved complaint or reopens the matter for a new round.
+"""The follow-up call (回访): it closes a resolved complaint or reopens the matter for a new round,
+and answers a resident's request for a follow-up (the flag an Open311 update may have set).
 
 A complaint merged into another is the same matter: its resident's dissatisfaction reopens the
 original (which dispatch knows), and every complaint following it is answered again.
@@ -11,11 +12,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import repository
+from services.intake import repository, timeline_repository
 from services.intake.context import IntakeContext
 from services.intake.models import Complaint, Feedback
+from services.intake.repository import Entry
 from services.intake.schemas import FeedbackIn
-from services.intake.status import after_feedback, can_reopen_matter, resident_note
+from services.intake.status import KIND_OF_STATUS, after_feedback, can_reopen_matter, resident_note
 from shared.errors import NotFound
 from shared.events import ComplaintClosed, ComplaintFeedbackRecorded, ComplaintReopened, utcnow
 from shared.logging import get_logger
@@ -68,6 +70,8 @@ async def record_feedback(
         ),
         correlation_id=complaint.merged_into or complaint.id,
     )
+    if complaint.followup_requested_at is not None:
+        await repository.set_followup_requested(session, complaint.id, None)
     reopened: str | None = None
     if new_status == "closed":
         await _set_status(session, complaint, "closed", at=now, note=resident_note("closed"))
@@ -102,7 +106,8 @@ async def _reopen_matter(
         if not can_reopen_matter(root.status):  # already being handled again: follow it
             view = ctx.view_or_none()
             unit = view.unit_name(root.lead_unit_code) if view else root.lead_unit_code
-            await _set_status(session, complaint, root.status, at=at, note=resident_note(root.status, unit))
+            note = resident_note(root.status, unit)
+            await _set_status(session, complaint, root.status, at=at, note=note, kind="reopened")
             return None
     if root is not complaint:
         reason = f"{reason} (a merged complaint's follow-up)"
@@ -132,7 +137,14 @@ async def _reopen_matter(
 
 
 async def _set_status(
-    session: AsyncSession, complaint: Complaint, status: str, *, at: datetime, note: str
+    session: AsyncSession,
+    complaint: Complaint,
+    status: str,
+    *,
+    at: datetime,
+    note: str,
+    kind: str | None = None,
 ) -> None:
     await repository.update_complaint(session, complaint.id, status=status, updated_at=at)
-    repository.add_status(session, complaint.id, status, at=at, unit_code=None, note=note)
+    entry = Entry(status, kind or KIND_OF_STATUS[status], at, None, note)
+    timeline_repository.add_entry(session, complaint.id, entry)

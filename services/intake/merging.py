@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import repository
+from services.intake import repository, timeline_repository
 from services.intake.context import IntakeContext
 from services.intake.filing import received
 from services.intake.models import Complaint
+from services.intake.repository import Entry
 from services.intake.status import resident_note
 from shared.errors import Conflict, NotFound
 from shared.events import utcnow
@@ -49,14 +50,8 @@ async def undo_merge(*, session: AsyncSession, ctx: IntakeContext, complaint_id:
         expected_at=None,
         updated_at=now,
     )
-    repository.add_status(
-        session,
-        complaint.id,
-        "received",
-        at=now,
-        unit_code=None,
-        note=resident_note("received", detail="单独派办"),
-    )
+    note = resident_note("received", detail="单独派办")
+    timeline_repository.add_entry(session, complaint.id, Entry("received", "unmerged", now, None, note))
     event = received(complaint, at=now, snapshot_version=ctx.cache.version)
     await ctx.outbox.add(session, event, correlation_id=complaint.id)
     await session.flush()

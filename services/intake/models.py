@@ -26,6 +26,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.db import schema_metadata
 from shared.messaging_tables import messaging_tables
 
+# The clock at the moment of the insert (not the transaction's start, as now() is).
+CLOCK = text("clock_timestamp()")
+
 
 class Base(DeclarativeBase):
     metadata = schema_metadata("intake")
@@ -47,6 +50,13 @@ class Complaint(Base):
             postgresql_where=text("merged_into IS NULL"),
         ),
         Index("ix_complaints_created_at_id", "created_at", "id"),
+        # Open311 searches a sync follows: by when intake last recorded a change.
+        Index("ix_complaints_recorded_at_id", "recorded_at", "id"),
+        Index(
+            "ix_complaints_followup_requested",
+            "created_at",
+            postgresql_where=text("followup_requested_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -83,18 +93,32 @@ class Complaint(Base):
         DateTime(timezone=True), server_default=func.now(), index=True
     )
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # When intake last recorded a change to it, by the database's clock (Open311 `updated_datetime`).
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=CLOCK)
+    # A resident asked (through Open311) for a follow-up of the resolved complaint; the hotline's
+    # next follow-up result clears it.
+    followup_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class StatusChange(Base):
-    """The complaint's timeline: each status it took, when, by which unit, and a note for the resident."""
+    """The complaint's timeline: each change it went through (`kind`, see status.py), the status it
+    left the complaint in, when, by which unit, and a note for the resident. Its resident-visible
+    entries are the Open311 update stream, read by `recorded_at`."""
 
     __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_recorded_at_id", "recorded_at", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    # The answering unit's result, for a `resolved` entry.
+    result: Mapped[str | None] = mapped_column(String(32))
     unit_code: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+    # When the change happened (the event's time) and when intake recorded it (the database's clock
+    # at insert: what a sync follows).
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=CLOCK)
 
 
 class HandlingUnit(Base):
@@ -149,3 +173,28 @@ class Merge(Base):
     merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     undone_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ResidentUpdate(Base):
+    """An update a resident sent through an Open311 client (`POST servicerequestupdates`): their
+    text for the hotline, their contact encrypted like a complaint's. Idempotent on the client's own
+    update id; `entry_id` is its timeline entry, the `update_id` the client is given."""
+
+    __tablename__ = "resident_updates"
+    __table_args__ = (UniqueConstraint("client_id", "client_update_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[str] = mapped_column(ForeignKey("complaints.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    client_update_id: Mapped[str] = mapped_column(String(128))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("status_changes.id"))
+    status_sent: Mapped[str] = mapped_column(String(64))
+    says: Mapped[str] = mapped_column(String(16))
+    followup_requested: Mapped[bool] = mapped_column(Boolean)
+    description: Mapped[str] = mapped_column(Text, default="")
+    media_url: Mapped[str | None] = mapped_column(Text)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    email_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The client's own time of the update, as it sent it.
+    updated_datetime: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=CLOCK)

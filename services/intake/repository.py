@@ -1,4 +1,8 @@
-"""All SQL of intake."""
+"""Intake's SQL for complaints, their changes, handling units, follow-ups and merges (the timeline,
+the Open311 update stream, searches by change and residents' updates are in `timeline_repository`).
+
+Every change to a complaint sets `recorded_at` from the database's clock: what an Open311 sync
+follows (`updated_datetime`)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, func, or_, select, tuple_, update
+from sqlalchemy import Select, Table, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +35,6 @@ from shared.messaging_tables import OutboxRow, outbox_insert
 _COMPLAINTS = cast(Table, Complaint.__table__)
 _INSERT_COMPLAINT = insert(_COMPLAINTS).on_conflict_do_nothing().returning(_COMPLAINTS.c.id)
 _STATUS_CHANGES = cast(Table, StatusChange.__table__)
-_INSERT_STATUS = insert(_STATUS_CHANGES)
 
 
 # Bound as JSON text and cast in SQL: asyncpg passes json and jsonb as text by default.
@@ -49,8 +52,8 @@ def _new_complaint_sql(columns: tuple[str, ...]) -> str:
     ON CONFLICT DO NOTHING
     RETURNING id, created_at
 ), timeline AS (
-    INSERT INTO {_STATUS_CHANGES.fullname} (complaint_id, status, note, at)
-    SELECT id, 'received', ${len(columns) + 1}, created_at FROM complaint
+    INSERT INTO {_STATUS_CHANGES.fullname} (complaint_id, status, kind, note, at)
+    SELECT id, 'received', 'filed', ${len(columns) + 1}, created_at FROM complaint
 )"""
 
 
@@ -102,14 +105,20 @@ async def get_by_token(session: AsyncSession, token: str) -> Complaint | None:
 
 
 async def get_many(session: AsyncSession, ids: Collection[str]) -> list[Complaint]:
+    """The complaints with these ids, in the order they last changed."""
     if not ids:
         return []
-    query = select(Complaint).where(Complaint.id.in_(list(ids))).order_by(Complaint.created_at.desc())
+    query = select(Complaint).where(Complaint.id.in_(list(ids))).order_by(Complaint.recorded_at, Complaint.id)
     return list((await session.execute(query)).scalars())
 
 
 async def update_complaint(session: AsyncSession, complaint_id: str, **values: Any) -> None:
-    await session.execute(update(Complaint).where(Complaint.id == complaint_id).values(**values))
+    """Change a complaint's columns (a change Open311 clients see: `recorded_at` moves)."""
+    await session.execute(
+        update(Complaint)
+        .where(Complaint.id == complaint_id)
+        .values(**values, recorded_at=func.clock_timestamp())
+    )
 
 
 async def merged_into(session: AsyncSession, root_id: str, *, for_update: bool = False) -> list[Complaint]:
@@ -170,17 +179,10 @@ class ComplaintFilter:
     created_to: datetime | None = None
     ids: Sequence[str] = ()
     handled_by_department: str | None = None
+    followup_requested: bool | None = None
 
 
-async def list_complaints(
-    session: AsyncSession,
-    where: ComplaintFilter,
-    *,
-    limit: int,
-    after: tuple[datetime, str] | None = None,
-    offset: int = 0,
-) -> list[Complaint]:
-    """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
+def filtered(where: ComplaintFilter) -> Select[Complaint]:
     query = select(Complaint)
     if where.ids:
         query = query.where(Complaint.id.in_(list(where.ids)))
@@ -201,9 +203,20 @@ async def list_complaints(
             HandlingUnit.department_code == where.handled_by_department
         )
         query = query.where(or_(Complaint.id.in_(handled), Complaint.merged_into.in_(handled)))
+    if where.followup_requested is not None:
+        flagged = Complaint.followup_requested_at
+        query = query.where(flagged.is_not(None) if where.followup_requested else flagged.is_(None))
+    return query
+
+
+async def list_complaints(
+    session: AsyncSession, where: ComplaintFilter, *, limit: int, after: tuple[datetime, str] | None = None
+) -> list[Complaint]:
+    """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
+    query = filtered(where)
     if after is not None:
         query = query.where(tuple_(Complaint.created_at, Complaint.id) < tuple_(*after))
-    query = query.order_by(Complaint.created_at.desc(), Complaint.id.desc()).offset(offset).limit(limit)
+    query = query.order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(limit)
     return list((await session.execute(query)).scalars())
 
 
@@ -250,67 +263,60 @@ async def lock_merged_states(session: AsyncSession, root: ComplaintState) -> lis
 _CHANGE_SQL: dict[tuple[str, ...], str] = {}
 
 
-def _change_sql(columns: tuple[str, ...], with_status: bool) -> str:
-    key = (*columns, "+status" if with_status else "")
+_ENTRY_COLUMNS = ("status", "kind", "result", "unit_code", "note", "at")
+
+
+def _change_sql(columns: tuple[str, ...], with_entry: bool) -> str:
+    key = (*columns, "+entry" if with_entry else "")
     if key not in _CHANGE_SQL:
-        sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, 2))
+        sets = ", ".join(
+            [*(f"{c} = ${i}" for i, c in enumerate(columns, 2)), "recorded_at = clock_timestamp()"]
+        )
         update = f"UPDATE {_COMPLAINTS.fullname} SET {sets} WHERE id = $1"
-        if with_status:
-            n = len(columns) + 2
+        if with_entry:
+            first = len(columns) + 2
+            values = ", ".join(f"${i}" for i in range(first, first + len(_ENTRY_COLUMNS)))
             update = (
                 f"WITH changed AS ({update}) INSERT INTO {_STATUS_CHANGES.fullname} "
-                f"(complaint_id, status, unit_code, note, at) VALUES ($1, ${n}, ${n + 1}, ${n + 2}, ${n + 3})"
+                f"(complaint_id, {', '.join(_ENTRY_COLUMNS)}) VALUES ($1, {values})"
             )
         _CHANGE_SQL[key] = update
     return _CHANGE_SQL[key]
 
 
 @dataclass(frozen=True)
-class NewStatus:
+class Entry:
+    """A timeline entry: the change (`kind`, see status.py) and the status it leaves the complaint in."""
+
     status: str
+    kind: str
     at: datetime
     unit_code: str | None
     note: str
+    result: str | None = None
 
 
 async def change(
-    session: AsyncSession, complaint_id: str, values: Mapping[str, Any], status: NewStatus | None = None
+    session: AsyncSession, complaint_id: str, values: Mapping[str, Any], entry: Entry | None = None
 ) -> None:
-    """Update a complaint's columns and, with a new status, add it to the timeline: one statement."""
+    """Update a complaint's columns and, with an entry, set its status and add the entry to the
+    timeline: one statement."""
     columns = tuple(values)
-    if status is not None:
+    if entry is not None:
         columns = (*columns, "status", "updated_at")
-        values = {**values, "status": status.status, "updated_at": status.at}
+        values = {**values, "status": entry.status, "updated_at": entry.at}
     if not columns:
         return
     params: tuple[Any, ...] = (complaint_id, *(values[c] for c in columns))
-    if status is not None:
-        params = (*params, status.status, status.unit_code, status.note, status.at)
+    if entry is not None:
+        params = (*params, *(getattr(entry, c) for c in _ENTRY_COLUMNS))
     connection = await session.connection()
-    await connection.exec_driver_sql(_change_sql(columns, status is not None), params)
+    await connection.exec_driver_sql(_change_sql(columns, entry is not None), params)
 
 
-# --- timeline -------------------------------------------------------------------------------------
-
-
-def add_status(
-    session: AsyncSession, complaint_id: str, status: str, *, at: datetime, unit_code: str | None, note: str
-) -> None:
-    session.add(StatusChange(complaint_id=complaint_id, status=status, unit_code=unit_code, note=note, at=at))
-
-
-async def insert_status(
-    session: AsyncSession, complaint_id: str, status: str, *, at: datetime, unit_code: str | None, note: str
-) -> None:
-    """The same as `add_status`, written at once (no unit of work): for the filing hot path."""
-    await session.execute(
-        _INSERT_STATUS, dict(complaint_id=complaint_id, status=status, unit_code=unit_code, note=note, at=at)
-    )
-
-
-async def timeline(session: AsyncSession, complaint_id: str) -> list[StatusChange]:
-    query = select(StatusChange).where(StatusChange.complaint_id == complaint_id).order_by(StatusChange.id)
-    return list((await session.execute(query)).scalars())
+async def set_followup_requested(session: AsyncSession, complaint_id: str, at: datetime | None) -> None:
+    """Mark (or, with None, clear) a resident's request for a follow-up of the complaint."""
+    await update_complaint(session, complaint_id, followup_requested_at=at)
 
 
 # --- handling units -------------------------------------------------------------------------------

@@ -85,6 +85,9 @@ class ComplaintOut(BaseModel):
     community_code: str
     lat: float | None
     lon: float | None
+    # True: the position is the community's representative point (placed by community code or
+    # address), not a point the resident gave.
+    approximate: bool = False
     place: str | None  # the community in words (district, street, community)
     address: str | None  # the resident's own address text, masked
     tracking_token: str
@@ -93,6 +96,10 @@ class ComplaintOut(BaseModel):
     merged_into: str | None
     agency_responsible: str | None
     expected_at: datetime | None
+    # A resident asked (through Open311) for a follow-up of the resolved complaint; the hotline's
+    # next follow-up result clears it.
+    followup_requested: bool = False
+    followup_requested_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -103,7 +110,11 @@ class ComplaintPage(BaseModel):
 
 
 class TimelineEntry(BaseModel):
+    id: int
     status: str
+    # The change it records (see services/intake/status.py), and a resolved entry's result.
+    kind: str
+    result: str | None = None
     at: datetime
     unit_code: str | None
     unit_name: str | None
@@ -126,3 +137,21 @@ class ContactOut(BaseModel):
     phone: str | None
     email: str | None
     address: str | None
+
+
+class ResidentUpdateOut(BaseModel):
+    """A resident's own update of their complaint, sent through an Open311 client."""
+
+    update_id: str  # as the client was given it (the update's timeline entry)
+    client_id: str
+    client_update_id: str
+    status_sent: str
+    says: Literal["not_fixed", "fixed", "comment"]
+    followup_requested: bool
+    description: str
+    media_url: str | None
+    name: str | None  # masked
+    email: str | None  # masked
+    phone: str | None  # masked
+    updated_datetime: datetime | None
+    recorded_at: datetime

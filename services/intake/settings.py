@@ -28,6 +28,13 @@ class IntakeSettings(ServiceSettings):
     # Open311: the jurisdiction this endpoint serves (default: the city's code) and its contact.
     open311_jurisdiction_id: str | None = None
     open311_contact: str = "12345 citizen hotline"
+    # Open311 request reads (`requests`, `requests/{id}`, `servicerequestupdates`) need a hotline
+    # client's api_key unless the city turns public reads on; then a read without a key gets the
+    # public view (no free text, no media, positions at the community's representative point).
+    open311_public_reads: bool = False
+    # Open311 searches and the update stream stop this many seconds before now, so a change whose
+    # transaction commits late cannot fall behind a window a client already read.
+    open311_settle_seconds: float = Field(default=5.0, ge=0, le=300)
     # Datetimes shown to Open311 clients are in the city's time zone.
     timezone: str = "Asia/Shanghai"
 

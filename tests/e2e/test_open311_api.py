@@ -1,5 +1,6 @@
 """Open311 GeoReport v2 on the running stack: our own checks of every document in JSON and XML,
-and a PyPI Open311 client (`georeport`) reading back what was filed."""
+reads keyed by default, positions for every request, errors in Open311's format for anything under
+`/open311/v2/`, and a PyPI Open311 client (`georeport`) reading back what was filed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
 
+import georeport.georeport
+import httpx
 import pytest
+import requests
 from georeport import GeoReport
 
 from tests.e2e.polling import eventually
@@ -38,6 +42,11 @@ def form(api_key: str, **fields: Any) -> dict[str, Any]:
     return values
 
 
+def keyed(stack, api_key: str) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    """An Open311 client sending its api_key on every call, as request reads need it here."""
+    return httpx.AsyncClient(base_url=stack.urls["intake"], params={"api_key": api_key}, timeout=10)
+
+
 @pytest.fixture(scope="module")
 def api_key(stack) -> str:  # type: ignore[no-untyped-def]
     return str(stack.api_key("hotline"))
@@ -48,6 +57,21 @@ async def test_discovery_and_services_in_json_and_xml(stack) -> None:  # type: i
         discovery = (await client.get(f"{BASE}/discovery.json")).json()
         assert discovery["endpoints"][0]["url"].endswith("/open311/v2")
         assert "+08:00" in discovery["changeset"]
+        assert discovery["jurisdiction_id"] == "tiny"
+        assert "updated_datetime" in discovery["sync"] and "1000" in discovery["sync"]
+        resources = {
+            (r["path"], method): r["api_key"]
+            for endpoint in discovery["endpoints"]
+            for r in endpoint["resources"]
+            for method in r["methods"]
+        }
+        assert resources[("requests", "GET")] == resources[("servicerequestupdates", "GET")] == "required"
+        assert resources[("servicerequestupdates", "POST")] == "required"
+        assert resources[("services", "GET")] == resources[("tokens/{token}", "GET")] == "none"
+        assert all(e["formats"] == ["text/xml", "application/json"] for e in discovery["endpoints"])
+        xml_discovery = ET.fromstring((await client.get(f"{BASE}/discovery.xml")).content)
+        assert xml_discovery.findtext("jurisdiction_id") == "tiny"
+        assert "servicerequestupdates" in [p.text for p in xml_discovery.iter("path")]
         services = (await client.get(f"{BASE}/services.json")).json()
         garbage = next(s for s in services if s["service_code"] == "garbage_piling")
         assert garbage == {
@@ -56,7 +80,7 @@ async def test_discovery_and_services_in_json_and_xml(stack) -> None:  # type: i
             "description": "Garbage piling",
             "metadata": True,
             "type": "realtime",
-            "keywords": "垃圾, 堆放",
+            "keywords": "垃圾,堆放",
             "group": "市容环境",
         }
         xml = await client.get(f"{BASE}/services.xml")
@@ -96,9 +120,13 @@ async def test_a_request_filed_as_a_form_is_read_back_with_every_field(stack, ap
         assert filed.status_code == 201, filed.text
         [created] = filed.json()
         request_id, token = created["service_request_id"], created["token"]
-        [by_token] = (await client.get(f"{BASE}/tokens/{token}.json")).json()
+        [by_token] = (await client.get(f"{BASE}/tokens/{token}.json")).json()  # no key needed
         assert by_token == {"service_request_id": request_id, "token": token}
-        [request] = (await client.get(f"{BASE}/requests/{request_id}.json")).json()
+        keyless = await client.get(f"{BASE}/requests/{request_id}.xml")
+        assert keyless.status_code == 403 and ET.fromstring(keyless.content).findtext("error/code") == "403"
+        [request] = (
+            await client.get(f"{BASE}/requests/{request_id}.json", params={"api_key": api_key})
+        ).json()
         assert request["status"] == "open" and request["service_code"] == "garbage_piling"
         assert request["description"] == fields["description"]
         assert request["service_name"] == "垃圾堆放"
@@ -108,6 +136,7 @@ async def test_a_request_filed_as_a_form_is_read_back_with_every_field(stack, ap
             fields["long"]
         )
         assert request["requested_datetime"].endswith("+08:00")
+        assert request["updated_datetime"].endswith("+08:00") and "." in request["updated_datetime"]
         assert "李" not in filed.text and "13711112222" not in str(request)
 
         async with stack.client("intake", as_client="hotline") as v1:
@@ -116,7 +145,7 @@ async def test_a_request_filed_as_a_form_is_read_back_with_every_field(stack, ap
         assert stored["reporter"] == {"name": "李**", "phone": "137****2222"}  # 李小红, family name first
 
 
-async def test_multipart_forms_and_address_strings_are_accepted(stack, api_key) -> None:  # type: ignore[no-untyped-def]
+async def test_a_request_placed_by_address_is_shown_at_its_communitys_point(stack, api_key) -> None:  # type: ignore[no-untyped-def]
     async with stack.client("intake") as client:
         fields = form(
             api_key, lat="", long="", address_string="东区二街道四社区5号楼前", service_code="heating"
@@ -127,8 +156,26 @@ async def test_multipart_forms_and_address_strings_are_accepted(stack, api_key) 
         root = ET.fromstring(filed.content)
         assert root.tag == "service_requests"
         request_id = root.findtext("request/service_request_id")
-        [request] = (await client.get(f"{BASE}/requests/{request_id}.json")).json()
-        assert request["address_id"] == "s2-02" and request["lat"] is None
+        [request] = (
+            await client.get(f"{BASE}/requests/{request_id}.json", params={"api_key": api_key})
+        ).json()
+        assert request["address_id"] == "s2-02"
+        # Inside 四社区 (116.41–116.42, 39.91–39.92): the community's representative point.
+        assert 39.91 < request["lat"] < 39.92 and 116.41 < request["long"] < 116.42
+        by_code = await client.post(
+            f"{BASE}/requests.json",
+            data=form(api_key, lat="", long="", address_id="s2-02", service_code="heating"),
+        )
+        [same_place] = (
+            await client.get(
+                f"{BASE}/requests.json",
+                params={"api_key": api_key, "service_request_id": by_code.json()[0]["service_request_id"]},
+            )
+        ).json()
+        assert (same_place["lat"], same_place["long"]) == (request["lat"], request["long"])
+    async with stack.client("intake", as_client="hotline") as v1:
+        stored = (await v1.get(f"/v1/complaints/{request_id}")).json()
+    assert (stored["lat"], stored["lon"], stored["approximate"]) == (request["lat"], request["long"], True)
 
 
 async def test_bad_requests_get_every_error_at_once_in_the_format_asked(stack, api_key) -> None:  # type: ignore[no-untyped-def]
@@ -156,7 +203,8 @@ async def test_bad_requests_get_every_error_at_once_in_the_format_asked(stack, a
         assert unknown.status_code == 400
         as_json = await client.post(f"{BASE}/requests.json", json=form(api_key))
         assert as_json.status_code == 400
-        assert (await client.get(f"{BASE}/requests/{uuid.uuid4()}.json")).status_code == 404
+        missing = await client.get(f"{BASE}/requests/{uuid.uuid4()}.json", params={"api_key": api_key})
+        assert missing.status_code == 404
         assert (await client.get(f"{BASE}/tokens/nope.xml")).status_code == 404
         assert (await client.get(f"{BASE}/services.yaml")).status_code == 404
         huge = await client.post(f"{BASE}/requests.xml", data=form(api_key, description="长" * 30_000))
@@ -167,8 +215,29 @@ async def test_bad_requests_get_every_error_at_once_in_the_format_asked(stack, a
         assert key_in_query.status_code == 201, key_in_query.text
 
 
-async def test_requests_are_searched_by_id_code_date_and_status(stack, api_key) -> None:  # type: ignore[no-untyped-def]
+async def test_every_answer_under_open311_is_in_its_error_format(stack, api_key) -> None:  # type: ignore[no-untyped-def]
     async with stack.client("intake") as client:
+        unknown = await client.get(f"{BASE}/nothing/here.xml")
+        assert unknown.status_code == 404 and ET.fromstring(unknown.content).findtext("error/code") == "404"
+        assert unknown.headers["content-type"] == "text/xml; charset=utf-8"
+        wrong_method = await client.delete(f"{BASE}/requests.json", params={"api_key": api_key})
+        assert wrong_method.status_code == 405 and wrong_method.json()[0]["code"] == 405
+        assert wrong_method.headers["allow"] == "GET, POST"
+        put = await client.put(f"{BASE}/services/heating.xml")
+        assert put.status_code == 405 and ET.fromstring(put.content).tag == "errors"
+        deep = await client.get(
+            f"{BASE}/requests.json", params={"api_key": api_key, "page": 1_000_000, "page_size": 10}
+        )
+        assert deep.status_code == 400 and "updated_datetime" in deep.json()[0]["description"]
+        no_key = await client.get(f"{BASE}/requests.json")
+        assert no_key.status_code == 403 and no_key.json()[0]["code"] == 403
+        bad_key = await client.get(f"{BASE}/servicerequestupdates.xml", params={"api_key": "forged"})
+        assert bad_key.status_code == 403 and ET.fromstring(bad_key.content).tag == "errors"
+
+
+async def test_requests_are_searched_by_id_code_date_and_status(stack, api_key) -> None:  # type: ignore[no-untyped-def]
+    async with keyed(stack, api_key) as client:
+        since = (datetime.now().astimezone() - timedelta(seconds=1)).isoformat()
         ids = []
         for _ in range(3):
             filed = await client.post(
@@ -181,23 +250,23 @@ async def test_requests_are_searched_by_id_code_date_and_status(stack, api_key) 
             )
         ).json()
         assert sorted(r["service_request_id"] for r in by_id) == sorted(ids[:2])  # the ids override the rest
-        found = (
-            await client.get(
-                f"{BASE}/requests.json", params={"service_code": "water_supply,heating", "status": "open"}
-            )
-        ).json()
-        assert set(ids) <= {r["service_request_id"] for r in found}
-        closed = (
-            await client.get(
-                f"{BASE}/requests.json", params={"service_code": "water_supply", "status": "closed"}
-            )
-        ).json()
+
+        async def search(**params: Any) -> list[dict[str, Any]]:
+            answer = await client.get(f"{BASE}/requests.json", params={"start_date": since, **params})
+            assert answer.status_code == 200, answer.text
+            return list(answer.json())
+
+        async def settled() -> list[dict[str, Any]]:
+            # Searches show changes once they are a few seconds old (the settle horizon).
+            found = await search(service_code="water_supply,heating", status="open")
+            return found if set(ids) <= {r["service_request_id"] for r in found} else []
+
+        found = await eventually(settled)
+        moments = [r["updated_datetime"] for r in found]
+        assert moments == sorted(moments)  # oldest change first
+        closed = await search(service_code="water_supply", status="closed")
         assert not set(ids) & {r["service_request_id"] for r in closed}
-        page = (
-            await client.get(
-                f"{BASE}/requests.json", params={"service_code": "water_supply", "page_size": 2, "page": 1}
-            )
-        ).json()
+        page = await search(service_code="water_supply", page_size=2, page=1)
         assert len(page) == 2
         old = (
             await client.get(
@@ -224,7 +293,7 @@ async def test_requests_are_searched_by_id_code_date_and_status(stack, api_key) 
 
 
 async def test_agency_and_expected_time_come_from_dispatch_and_sla_and_status_closes(stack, api_key) -> None:  # type: ignore[no-untyped-def]
-    async with stack.client("intake") as client:
+    async with keyed(stack, api_key) as client:
         filed = await client.post(
             f"{BASE}/requests.json", data=form(api_key, service_code="illegal_construction")
         )
@@ -249,13 +318,39 @@ async def test_agency_and_expected_time_come_from_dispatch_and_sla_and_status_cl
         assert "已办结" in (await eventually(closed))["status_notes"]
 
 
-async def test_a_pypi_open311_client_reads_back_what_was_filed(stack, api_key) -> None:  # type: ignore[no-untyped-def]
+class KeyedRequests:
+    """`requests` as georeport calls it, sending the api_key a keyed deployment needs on every read
+    (the client itself sends a key only when it files)."""
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+
+    def get(self, url: str, params: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:
+        return requests.get(url, params={**(params or {}), "api_key": self.api_key}, timeout=10, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return requests.post(url, timeout=10, **kwargs)
+
+
+async def test_a_pypi_open311_client_reads_back_what_was_filed(stack, api_key, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     async with stack.client("intake") as client:
         filed = await client.post(
             f"{BASE}/requests.json", data=form(api_key, **{"attribute[volume]": "small"})
         )
         request_id = filed.json()[0]["service_request_id"]
+    async with keyed(stack, api_key) as client:
+
+        async def settled() -> bool:  # searches show a change once it is a few seconds old
+            found = (
+                await client.get(f"{BASE}/requests.json", params={"service_code": "garbage_piling"})
+            ).json()
+            return bool(found)
+
+        await eventually(settled)
     root = stack.urls["intake"] + BASE
+    with pytest.raises(requests.HTTPError):  # reads are keyed: as shipped, the client sends no key
+        await asyncio.to_thread(GeoReport(root, jurisdiction="tiny").get_service_request, request_id)
+    monkeypatch.setattr(georeport.georeport, "requests", KeyedRequests(api_key))
 
     def read_with_georeport(output: str) -> tuple[Any, ...]:
         geo = GeoReport(root, jurisdiction="tiny", output_format=output)
@@ -278,4 +373,5 @@ async def test_a_pypi_open311_client_reads_back_what_was_filed(stack, api_key) -
         listed = listed if isinstance(listed, list) else [listed]
         assert [r["service_request_id"] for r in listed] == [request_id]
         by_code = by_code if isinstance(by_code, list) else [by_code]
-        assert request_id in [r["service_request_id"] for r in by_code]
+        # Oldest change first over the last 90 days: filed before now, in the category asked.
+        assert by_code and all(r["service_code"] == "garbage_piling" for r in by_code)

@@ -1,138 +1,121 @@
 """Open311 GeoReport v2 under `/open311/v2/`, every document in `.json` and `.xml`.
 
 Empty parameters count as absent; errors are Open311's own `[{code, description}]` list (all the
-problems at once); datetimes are in the city's time zone. Filing goes through the same checks,
-merging and events as `/v1`; the api_key names the hotline client filing.
+problems at once), for unknown paths and methods too; datetimes are in the city's time zone.
+Filing goes through the same checks, merging and events as `/v1`; the api_key names the hotline
+client filing. Request reads need an api_key unless the city turned public reads on (then a read
+without one gets the public view). Searches with a window and the update stream
+(`updates_api`) answer oldest change first, at most 1,000: discovery says how to follow them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
-from services.intake import repository
-from services.intake.city_view import CityView, attribute_defs
-from services.intake.context import IntakeContext, get_context
+from services.intake import repository, timeline_repository
+from services.intake.city_view import attribute_defs
+from services.intake.context import IntakeContext
 from services.intake.filing import file_draft
 from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED
 from services.intake.open311 import rendering as fmt311
 from services.intake.open311.documents import (
+    EXTENSIONS_URL,
     SPECIFICATION_URL,
     CreatedRequest,
     Discovery,
     Endpoint,
-    Open311Error,
     RequestToken,
+    Resource,
 )
-from services.intake.open311.forms import ListQuery, clean_params, parse_list_query, parse_post
+from services.intake.open311.edge import (
+    Open311Failure,
+    Open311Route,
+    begin,
+    check_jurisdiction,
+    fail,
+    form_items,
+    format_of,
+    jurisdiction,
+    key_holder,
+    reads_in_full,
+    render,
+    render_errors,
+)
+from services.intake.open311.forms import (
+    MAX_PAGE_DEPTH,
+    MAX_RESULTS,
+    ListQuery,
+    clean_params,
+    parse_list_query,
+    parse_post,
+)
+from services.intake.open311.updates_api import router as updates_router
 from services.intake.presenting import request_info
 from services.intake.status import open311_statuses
-from shared.auth import principal_from_api_key
 from shared.errors import WhistleError
-
-FORMATS = ("json", "xml")
-
-
-class Open311Failure(Exception):
-    def __init__(self, status: int, errors: list[Open311Error]) -> None:
-        super().__init__(errors[0].description if errors else str(status))
-        self.status = status
-        self.errors = errors
-
-
-def fail(status: int, description: str) -> Open311Failure:
-    return Open311Failure(status, [Open311Error(status, description)])
-
-
-def _format_of(path: str) -> str:
-    return "xml" if path.endswith(".xml") else "json"
-
-
-def render(fmt: str, json_doc: Any, xml_doc: Callable[[], bytes], status: int = 200) -> Response:
-    if fmt == "xml":
-        return Response(xml_doc(), status_code=status, media_type=fmt311.XML_CONTENT_TYPE)
-    return Response(orjson.dumps(json_doc), status_code=status, media_type=fmt311.JSON_CONTENT_TYPE)
-
-
-def render_errors(fmt: str, status: int, errors: list[Open311Error]) -> Response:
-    return render(fmt, fmt311.errors_json(errors), lambda: fmt311.errors_xml(errors), status)
-
-
-class Open311Route(APIRoute):
-    """Every failure under `/open311/` answers in Open311's error format, in the format asked for."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            fmt = _format_of(request.url.path)
-            try:
-                return await original(request)
-            except Open311Failure as failure:
-                return render_errors(fmt, failure.status, failure.errors)
-            except WhistleError as exc:
-                errors = [Open311Error(exc.status, e.get("message", exc.detail)) for e in exc.errors or []]
-                return render_errors(fmt, exc.status, errors or [Open311Error(exc.status, exc.detail)])
-            except RequestValidationError as exc:
-                errors = [Open311Error(400, f"{e['loc'][-1]}: {e['msg']}") for e in exc.errors()]
-                return render_errors(fmt, 400, errors)
-            except HTTPException as exc:
-                return render_errors(fmt, exc.status_code, [Open311Error(exc.status_code, str(exc.detail))])
-
-        return handler
-
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
 
-def _begin(request: Request, fmt: str) -> tuple[IntakeContext, CityView, dict[str, str]]:
-    """The format, the city, and the query parameters (empty ones dropped); checks jurisdiction_id."""
-    if fmt not in FORMATS:
-        raise fail(404, f"unknown format {fmt!r}: use .json or .xml")
-    ctx = get_context(request)
-    view = ctx.view()
-    params = clean_params(request.query_params.multi_items())
-    _check_jurisdiction(ctx, view, params.get("jurisdiction_id"))
-    return ctx, view, params
-
-
-def _check_jurisdiction(ctx: IntakeContext, view: CityView, given: str | None) -> None:
-    served = ctx.jurisdiction_id or view.jurisdiction
-    if given is not None and given != served:
-        raise fail(404, f"jurisdiction_id {given!r} is not served here (this is {served!r})")
+def _sync_note(ctx: IntakeContext) -> str:
+    return (
+        "GET requests (searched by start_date/end_date) and GET servicerequestupdates select by "
+        "updated_datetime, when a change was recorded here, inclusive at both ends; they answer the "
+        f"oldest first, at most {MAX_RESULTS} items, and only changes older than "
+        f"{ctx.settle_seconds:g} seconds. To read a window completely, ask again with start_date = "
+        "the last item's updated_datetime (to the microsecond, as given) and skip the ids you already "
+        f"have, until an answer holds fewer than {MAX_RESULTS} items. Without dates the window is "
+        f"the last 90 days; page and page_size reach the first {MAX_PAGE_DEPTH} results only."
+    )
 
 
 @router.get("/discovery.{fmt}")
 async def discovery(request: Request, fmt: str) -> Response:
-    ctx, _view, _ = _begin(request, fmt)
+    ctx, view, _ = begin(request, fmt)
     url = str(request.base_url).rstrip("/") + "/open311/v2"
     changeset = ctx.views.built_at
+    reads = "optional" if ctx.public_reads else "required"
+    georeport = [
+        Resource("discovery", ["GET"]),
+        Resource("services", ["GET"]),
+        Resource("services/{service_code}", ["GET"]),
+        Resource("requests", ["POST"], "required"),
+        Resource("requests", ["GET"], reads),
+        Resource("requests/{service_request_id}", ["GET"], reads),
+        Resource("tokens/{token}", ["GET"]),
+    ]
+    updates = [
+        Resource("servicerequestupdates", ["GET"], reads),
+        Resource("servicerequestupdates", ["POST"], "required"),
+    ]
     doc = Discovery(
         changeset=changeset,
         contact=ctx.contact,
         key_service="api keys are issued to hotline clients by the operator (`whistle api-key <client>`)",
-        endpoints=[Endpoint(SPECIFICATION_URL, url, changeset, "production")],
+        endpoints=[
+            Endpoint(SPECIFICATION_URL, url, changeset, "production", resources=georeport),
+            Endpoint(EXTENSIONS_URL, url, changeset, "production", resources=updates),
+        ],
+        jurisdiction_id=jurisdiction(ctx, view),
+        sync=_sync_note(ctx),
     )
     return render(fmt, fmt311.discovery_json(doc, tz=ctx.tz), lambda: fmt311.discovery_xml(doc, tz=ctx.tz))
 
 
 @router.get("/services.{fmt}")
 async def services(request: Request, fmt: str) -> Response:
-    _, view, _ = _begin(request, fmt)
+    _, view, _ = begin(request, fmt)
     found = view.services()
     return render(fmt, fmt311.services_json(found), lambda: fmt311.services_xml(found))
 
 
 @router.get("/services/{service_code}.{fmt}")
 async def service_definition(request: Request, service_code: str, fmt: str) -> Response:
-    _, view, _ = _begin(request, fmt)
+    _, view, _ = begin(request, fmt)
     category = view.categories.get(service_code)
     if category is None:
         raise fail(404, f"service_code {service_code!r} not found")
@@ -146,15 +129,11 @@ async def service_definition(request: Request, service_code: str, fmt: str) -> R
 
 @router.post("/requests.{fmt}")
 async def post_request(request: Request, fmt: str) -> Response:
-    ctx, view, _ = _begin(request, fmt)
-    items = await _form_items(request)
+    ctx, view, _ = begin(request, fmt)
+    items = await form_items(request)
     params = clean_params(items)
-    _check_jurisdiction(ctx, view, params.get("jurisdiction_id"))
-    try:
-        api_key = params.get("api_key") or request.query_params.get("api_key") or None
-        principal = await principal_from_api_key(request, api_key)
-    except WhistleError as exc:
-        raise fail(403, exc.detail) from None
+    check_jurisdiction(ctx, view, params.get("jurisdiction_id"))
+    principal = await key_holder(request, params.get("api_key") or request.query_params.get("api_key"))
     key = request.headers.get("idempotency-key") or None
     parsed = parse_post(
         params,
@@ -169,10 +148,8 @@ async def post_request(request: Request, fmt: str) -> Response:
     try:
         filed = await file_draft(engine=request.app.state.runtime.engine, ctx=ctx, draft=parsed)
     except WhistleError as exc:
-        status = 400 if exc.status == 422 else exc.status
-        COMPLAINTS_REFUSED.labels("open311", str(status)).inc()
-        errors = [Open311Error(status, e.get("message", exc.detail)) for e in exc.errors or []]
-        raise Open311Failure(status, errors or [Open311Error(status, exc.detail)]) from None
+        COMPLAINTS_REFUSED.labels("open311", str(400 if exc.status == 422 else exc.status)).inc()
+        raise
     COMPLAINTS_FILED.labels("open311", parsed.category, filed.outcome).inc()
     complaint = filed.complaint
     notice = (
@@ -189,67 +166,82 @@ async def post_request(request: Request, fmt: str) -> Response:
     )
 
 
-async def _form_items(request: Request) -> list[tuple[str, str]]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        raise fail(400, "send the request as application/x-www-form-urlencoded or multipart/form-data")
-    try:
-        form = await request.form()
-    except HTTPException as exc:
-        raise fail(exc.status_code, f"the form could not be read: {exc.detail}") from None
-    items: list[tuple[str, str]] = []
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            raise fail(400, f"{name}: files are not accepted; link media with media_url")
-        items.append((name, value))
-    return items
-
-
 @router.get("/requests.{fmt}")
 async def get_requests(request: Request, fmt: str) -> Response:
-    ctx, view, params = _begin(request, fmt)
+    ctx, view, params = begin(request, fmt)
+    full = await reads_in_full(request, ctx, params)
     query = parse_list_query(params, tz=ctx.tz)
     if isinstance(query, list):
         raise Open311Failure(400, query)
-    runtime = request.app.state.runtime
-    async with runtime.sessions() as session:
-        rows = await _find(session, query)
-    found = [request_info(c, view) for c in rows]
+    async with request.app.state.runtime.sessions() as session:
+        rows = await _find(session, ctx, query)
+    found = [request_info(c, view, full=full) for c in rows]
     return render(fmt, fmt311.requests_json(found, tz=ctx.tz), lambda: fmt311.requests_xml(found, tz=ctx.tz))
 
 
-async def _find(session: Any, query: ListQuery) -> list[Any]:
+async def _find(session: Any, ctx: IntakeContext, query: ListQuery) -> list[Any]:
     if query.ids:
         return await repository.get_many(session, query.ids)
+    assert query.start is not None and query.end is not None
     statuses = [s for wanted in query.statuses for s in open311_statuses(wanted)]  # type: ignore[arg-type]
-    where = repository.ComplaintFilter(
-        statuses=statuses,
-        categories=query.service_codes,
-        created_from=query.start,
-        created_to=query.end,
+    where = repository.ComplaintFilter(statuses=statuses, categories=query.service_codes)
+    window = timeline_repository.Window(
+        start=query.start,
+        end=query.end,
+        settle_seconds=ctx.settle_seconds,
+        limit=query.page_size,
+        offset=(query.page - 1) * query.page_size,
     )
-    return await repository.list_complaints(
-        session, where, limit=query.page_size, offset=(query.page - 1) * query.page_size
-    )
+    return await timeline_repository.list_changed(session, where, window)
 
 
 @router.get("/requests/{request_id}.{fmt}")
 async def get_request(request: Request, request_id: str, fmt: str) -> Response:
-    ctx, view, _ = _begin(request, fmt)
+    ctx, view, params = begin(request, fmt)
+    full = await reads_in_full(request, ctx, params)
     async with request.app.state.runtime.sessions() as session:
         complaint = await repository.get(session, request_id)
     if complaint is None:
         raise fail(404, f"service_request_id {request_id!r} not found")
-    found = [request_info(complaint, view)]
+    found = [request_info(complaint, view, full=full)]
     return render(fmt, fmt311.requests_json(found, tz=ctx.tz), lambda: fmt311.requests_xml(found, tz=ctx.tz))
 
 
 @router.get("/tokens/{token}.{fmt}")
 async def get_token(request: Request, token: str, fmt: str) -> Response:
-    _begin(request, fmt)
+    begin(request, fmt)
     async with request.app.state.runtime.sessions() as session:
         complaint = await repository.get_by_token(session, token)
     if complaint is None:
         raise fail(404, f"token {token!r} not found")
     found = [RequestToken(token=token, service_request_id=complaint.id)]
     return render(fmt, fmt311.tokens_json(found), lambda: fmt311.tokens_xml(found))
+
+
+# Included last: what no resource above answers.
+fallback = APIRouter(prefix="/open311/v2", route_class=Open311Route, include_in_schema=False)
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@fallback.api_route("/{path:path}", methods=_EVERY_METHOD)
+async def unmatched(request: Request, path: str) -> Response:
+    """Anything else under `/open311/v2/`: 405 (with Allow) for a known path asked with another
+    method, 404 otherwise — in Open311's format, as every answer here."""
+    fmt = format_of(request.url.path)
+    allowed = sorted(
+        {
+            method
+            for route in (*router.routes, *updates_router.routes)
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] == Match.PARTIAL
+            for method in route.methods or ()
+        }
+    )
+    if allowed:
+        response = render_errors(fmt, 405, fail(405, f"{request.method} is not allowed here").errors)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return render_errors(fmt, 404, fail(404, f"no such resource: /open311/v2/{path}").errors)
+
+
+ROUTERS = [router, updates_router, fallback]
+"""Open311's routers, in the order the app includes them (the fallback last)."""

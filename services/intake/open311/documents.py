@@ -13,6 +13,8 @@ from datetime import datetime, tzinfo
 from typing import Literal
 
 SPECIFICATION_URL = "http://wiki.open311.org/GeoReport_v2"
+# The service request updates (`servicerequestupdates`) are one of the extensions in the wild.
+EXTENSIONS_URL = "http://wiki.open311.org/GeoReport_v2/Extensions"
 
 ServiceType = Literal["realtime", "batch", "blackbox"]
 RequestStatus = Literal["open", "closed"]
@@ -84,6 +86,30 @@ class RequestInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestUpdate:
+    """One entry of ``GET servicerequestupdates``: a resident-visible change to a request.
+
+    `status` is ``open``/``closed``, or an extended status (``FIXED``, ``IN_PROGRESS`` …) when the
+    client reads extended statuses; `external_status_code` is our own name of the change.
+    """
+
+    update_id: str
+    service_request_id: str
+    status: str
+    updated_datetime: datetime
+    description: str | None = None
+    media_url: str | None = None
+    external_status_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedUpdate:
+    """The answer to ``POST servicerequestupdates``: the id of the update as stored here."""
+
+    update_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CreatedRequest:
     """The answer to ``POST requests``: an id, or a token to look the id up later."""
 
@@ -102,24 +128,39 @@ class RequestToken:
 
 
 @dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource of an endpoint (``requests``, ``servicerequestupdates`` …), as discovery lists
+    it: its methods and whether it needs an ``api_key`` (``required``, ``optional`` or ``none``)."""
+
+    path: str
+    methods: Sequence[str]
+    api_key: str = "none"
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One endpoint listed by service discovery."""
+    """One endpoint listed by service discovery; `resources` lists what it serves (an extension of
+    the spec's document), each in every one of `formats` (``.xml``, ``.json``)."""
 
     specification: str
     url: str
     changeset: datetime
     type: str
     formats: Sequence[str] = ("text/xml", "application/json")
+    resources: Sequence[Resource] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Discovery:
-    """The service discovery document."""
+    """The service discovery document; `jurisdiction_id` and `sync` (how a client follows searches
+    and updates without gaps) extend the spec's fields."""
 
     changeset: datetime
     contact: str
     key_service: str | None
     endpoints: Sequence[Endpoint]
+    jurisdiction_id: str | None = None
+    sync: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,17 +179,26 @@ def is_blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def format_datetime(moment: datetime, tz: tzinfo | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class Precise:
+    """A datetime rendered to the microsecond: an `updated_datetime` a sync resumes from must be
+    exact, or a busy second could be read again and again (or skipped)."""
+
+    moment: datetime
+
+
+def format_datetime(moment: datetime, tz: tzinfo | None = None, *, precise: bool = False) -> str:
     """ISO-8601 with seconds and a numeric offset, e.g. ``2026-11-24T21:34:07+08:00``.
 
     Rendered in `moment`'s own offset, or converted to `tz` when given. Naive datetimes raise
-    ValueError; sub-second precision is dropped.
+    ValueError; sub-second precision is dropped unless `precise` (then always six digits:
+    ``2026-11-24T21:34:07.120000+08:00``, W3C-DTF's decimal fraction of a second).
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"naive datetime {moment.isoformat()} cannot be rendered for Open311")
     if tz is not None:
         moment = moment.astimezone(tz)
-    return moment.isoformat(timespec="seconds")
+    return moment.isoformat(timespec="microseconds" if precise else "seconds")
 
 
 def parse_datetime(text: str, *, assume_tz: tzinfo | None = None) -> datetime:

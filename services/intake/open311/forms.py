@@ -1,6 +1,12 @@
 """Reading what Open311 clients send (pure): empty parameters dropped, ``attribute[…]`` fields, a
-`POST requests` form into a draft, a `GET requests` query into a search. Each reader returns every
-problem at once as Open311 errors."""
+`POST requests` form into a draft, a `GET requests` or `GET servicerequestupdates` query into a
+search over a window of recorded changes, a `POST servicerequestupdates` form into an update. Each
+reader returns every problem at once as Open311 errors.
+
+Windows: `start_date` and `end_date` (inclusive) select by when a change was recorded (a
+request's and an update's `updated_datetime`); without either, the last 90 days; at most 90 days
+apart. Results come oldest first, at most 1,000: a client resumes from the last item's
+`updated_datetime` (as its next `start_date`) and skips the ids it already has."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from services.intake.city_view import CityView
-from services.intake.drafts import Draft
+from services.intake.drafts import Draft, UpdateDraft
 from services.intake.open311.documents import Open311Error, is_blank, parse_datetime
 from services.intake.schemas import MAX_DESCRIPTION
 
@@ -103,9 +109,7 @@ def parse_post(
     if len(description) > MAX_DESCRIPTION:
         bad(f"description is longer than {MAX_DESCRIPTION} characters ({len(description)})")
     _check_reporter(params, bad)
-    media_url = params.get("media_url")
-    if media_url is not None and (len(media_url) > 2000 or not _URL.fullmatch(media_url)):
-        bad("media_url is not an http(s) URL")
+    media_url = _check_media_url(params, bad)
     if errors or service_code is None:
         return errors
     return Draft(
@@ -150,6 +154,14 @@ def _place(
     return lat, lon, community
 
 
+def _check_media_url(params: Mapping[str, str], bad: Complain) -> str | None:
+    media_url = params.get("media_url")
+    if media_url is not None and (len(media_url) > 2000 or not _URL.fullmatch(media_url)):
+        bad("media_url is not an http(s) URL")
+        return None
+    return media_url
+
+
 def _check_reporter(params: Mapping[str, str], bad: Complain) -> None:
     phone, email = params.get("phone"), params.get("email")
     if phone is not None and not _PHONE.fullmatch(phone):
@@ -176,10 +188,12 @@ def _number(params: Mapping[str, str], name: str, low: float, high: float, bad: 
     return value
 
 
-# --- GET requests: a query into a search ---------------------------------------------------------
+# --- GET requests, GET servicerequestupdates: a query into a search over a window -----------------
 
 MAX_RESULTS = 1000
 MAX_RANGE = timedelta(days=90)
+# `page` reaches no deeper than this many results: beyond, a client follows `updated_datetime`.
+MAX_PAGE_DEPTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -193,45 +207,127 @@ class ListQuery:
     page_size: int
 
 
+@dataclass(frozen=True)
+class UpdatesQuery:
+    start: datetime
+    end: datetime
+    ids: list[str]
+    extended: bool
+
+
 def _csv(text: str | None) -> list[str]:
     return list(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
+
+
+def parse_window(
+    params: Mapping[str, str], *, tz: tzinfo, now: datetime | None, errors: list[Open311Error]
+) -> tuple[datetime, datetime]:
+    """`start_date` and `end_date`, defaulted to a 90-day span (ending now when neither is given)."""
+    start = _date(params, "start_date", tz, errors)
+    end = _date(params, "end_date", tz, errors)
+    moment = now or datetime.now(tz)
+    if start is None and end is None:
+        end = moment
+    if start is None:
+        assert end is not None
+        start = end - MAX_RANGE
+    if end is None:
+        end = start + MAX_RANGE
+    if end < start:
+        errors.append(Open311Error(400, "end_date is before start_date"))
+    elif end - start > MAX_RANGE:
+        errors.append(Open311Error(400, "start_date and end_date may be at most 90 days apart"))
+    return start, end
 
 
 def parse_list_query(
     params: Mapping[str, str], *, tz: tzinfo, now: datetime | None = None
 ) -> ListQuery | list[Open311Error]:
-    """`service_request_id` overrides every other filter; dates default to the last 90 days."""
+    """`service_request_id` overrides every other filter; otherwise a window (see the module)."""
     errors: list[Open311Error] = []
     ids = _csv(params.get("service_request_id"))
     if len(ids) > MAX_RESULTS:
         errors.append(Open311Error(400, f"at most {MAX_RESULTS} service_request_id values"))
-    page = _int(params, "page", 1, 1, 1_000_000, errors)
     page_size = _int(params, "page_size", MAX_RESULTS, 1, MAX_RESULTS, errors)
+    page = _int(params, "page", 1, 1, 1_000_000, errors)
+    if page * page_size > MAX_PAGE_DEPTH:
+        errors.append(
+            Open311Error(
+                400,
+                f"page reaches the first {MAX_PAGE_DEPTH} results at most: to read further, "
+                "resume from the last item's updated_datetime (as start_date)",
+            )
+        )
     if ids:
         return errors or ListQuery(ids, [], None, None, [], 1, MAX_RESULTS)
     statuses = _csv(params.get("status"))
     for s in statuses:
         if s not in ("open", "closed"):
             errors.append(Open311Error(400, f"status {s!r} is not open or closed"))
-    start = _date(params, "start_date", tz, errors)
-    end = _date(params, "end_date", tz, errors)
-    moment = now or datetime.now(tz)
-    if start is None and end is None:
-        end = moment
-        start = moment - MAX_RANGE
-    elif start is None:
-        assert end is not None
-        start = end - MAX_RANGE
-    elif end is None:
-        end = start + MAX_RANGE
-    if start is not None and end is not None:
-        if end < start:
-            errors.append(Open311Error(400, "end_date is before start_date"))
-        elif end - start > MAX_RANGE:
-            errors.append(Open311Error(400, "start_date and end_date may be at most 90 days apart"))
+    start, end = parse_window(params, tz=tz, now=now, errors=errors)
     if errors:
         return errors
     return ListQuery([], _csv(params.get("service_code")), start, end, statuses, page, page_size)
+
+
+def parse_updates_query(
+    params: Mapping[str, str], *, tz: tzinfo, now: datetime | None = None
+) -> UpdatesQuery | list[Open311Error]:
+    """A window of updates (see the module), optionally of some requests (`service_request_id`);
+    `extended_statuses=false` asks for plain open/closed statuses."""
+    errors: list[Open311Error] = []
+    start, end = parse_window(params, tz=tz, now=now, errors=errors)
+    ids = _csv(params.get("service_request_id"))
+    if len(ids) > MAX_RESULTS:
+        errors.append(Open311Error(400, f"at most {MAX_RESULTS} service_request_id values"))
+    extended = params.get("extended_statuses", "true").strip().lower()
+    if extended not in ("true", "false"):
+        errors.append(Open311Error(400, "extended_statuses is true or false"))
+    return errors or UpdatesQuery(start, end, ids, extended == "true")
+
+
+# --- POST servicerequestupdates: a form into an update -----------------------------------------------
+
+MAX_UPDATE_ID = 128
+
+
+def parse_update_post(params: Mapping[str, str], *, tz: tzinfo) -> UpdateDraft | list[Open311Error]:
+    """The fields such clients send; any further ones (`jurisdiction_id`, `service_code`,
+    `account_id` …) are accepted and ignored, and so is any `status` (status.py says what it means)."""
+    errors: list[Open311Error] = []
+
+    def bad(description: str) -> None:
+        errors.append(Open311Error(400, description))
+
+    request_id, update_id = params.get("service_request_id"), params.get("update_id")
+    if request_id is None:
+        bad("service_request_id is required")
+    if update_id is None:
+        bad("update_id is required")
+    elif len(update_id) > MAX_UPDATE_ID:
+        bad(f"update_id is longer than {MAX_UPDATE_ID} characters")
+    status = params.get("status", "")
+    if len(status) > 64:
+        bad("status is longer than 64 characters")
+    description = params.get("description", "")
+    if len(description) > MAX_DESCRIPTION:
+        bad(f"description is longer than {MAX_DESCRIPTION} characters ({len(description)})")
+    _check_reporter(params, bad)
+    media_url = _check_media_url(params, bad)
+    updated = _date(params, "updated_datetime", tz, errors)
+    if errors or request_id is None or update_id is None:
+        return errors
+    return UpdateDraft(
+        service_request_id=request_id,
+        client_update_id=update_id,
+        status_sent=status,
+        description=description,
+        media_url=media_url,
+        name=full_name(params.get("first_name"), params.get("last_name")),
+        email=params.get("email"),
+        phone=params.get("phone"),
+        updated_datetime=updated,
+    )
 
 
 def _int(

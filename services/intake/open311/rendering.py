@@ -4,6 +4,7 @@ Conventions, identical in both formats:
 
 * datetimes are ISO-8601 with a numeric UTC offset and whole seconds (``2026-11-24T21:34:07+08:00``),
   shown in their own offset unless a `tz` is passed to the renderer; naive datetimes raise ValueError;
+  an `updated_datetime` (what a sync resumes from) has microseconds (``…07.120000+08:00``);
 * a field that is None is ``null`` in JSON and an empty element (``<address />``) in XML;
 * `keywords` is one comma-separated string (``"垃圾, 噪音"``), as the spec shows it; no keywords is None;
 * booleans are JSON ``true``/``false`` and the text ``true``/``false`` in XML;
@@ -27,11 +28,15 @@ from typing import TypeAlias
 from services.intake.open311.documents import (
     AttributeDef,
     CreatedRequest,
+    CreatedUpdate,
     Discovery,
     Endpoint,
     Open311Error,
+    Precise,
     RequestInfo,
     RequestToken,
+    RequestUpdate,
+    Resource,
     ServiceInfo,
     format_datetime,
     in_order,
@@ -46,7 +51,7 @@ JsonObject: TypeAlias = dict[str, JsonValue]
 
 # --- scalars --------------------------------------------------------------------------------------
 
-Scalar: TypeAlias = str | int | float | bool | datetime | None
+Scalar: TypeAlias = str | int | float | bool | datetime | Precise | None
 Fields: TypeAlias = list[tuple[str, Scalar]]
 
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -54,12 +59,18 @@ _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 
 def _keywords(keywords: Sequence[str]) -> str | None:
     cleaned = [k.strip() for k in keywords if k.strip()]
-    return ", ".join(cleaned) if cleaned else None
+    return ",".join(cleaned) if cleaned else None
+
+
+def _precise(moment: datetime | None) -> Precise | None:
+    return Precise(moment) if moment is not None else None
 
 
 def _json_scalar(value: Scalar, tz: tzinfo | None) -> JsonValue:
     if isinstance(value, datetime):
         return format_datetime(value, tz)
+    if isinstance(value, Precise):
+        return format_datetime(value.moment, tz, precise=True)
     return value
 
 
@@ -70,6 +81,8 @@ def _xml_text(value: Scalar, tz: tzinfo | None) -> str | None:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return format_datetime(value, tz)
+    if isinstance(value, Precise):
+        return format_datetime(value.moment, tz, precise=True)
     if isinstance(value, int | float):
         return repr(value)
     return _XML_ILLEGAL.sub("", value)
@@ -128,7 +141,7 @@ def _request_fields(r: RequestInfo) -> Fields:
         ("agency_responsible", r.agency_responsible),
         ("service_notice", r.service_notice),
         ("requested_datetime", r.requested_datetime),
-        ("updated_datetime", r.updated_datetime),
+        ("updated_datetime", _precise(r.updated_datetime)),
         ("expected_datetime", r.expected_datetime),
         ("address", r.address),
         ("address_id", r.address_id),
@@ -136,6 +149,18 @@ def _request_fields(r: RequestInfo) -> Fields:
         ("lat", r.lat),
         ("long", r.long),
         ("media_url", r.media_url),
+    ]
+
+
+def _update_fields(u: RequestUpdate) -> Fields:
+    return [
+        ("update_id", u.update_id),
+        ("service_request_id", u.service_request_id),
+        ("status", u.status),
+        ("updated_datetime", Precise(u.updated_datetime)),
+        ("description", u.description),
+        ("media_url", u.media_url),
+        ("external_status_code", u.external_status_code),
     ]
 
 
@@ -161,7 +186,17 @@ def _endpoint_fields(e: Endpoint) -> Fields:
 
 
 def _discovery_fields(d: Discovery) -> Fields:
-    return [("changeset", d.changeset), ("contact", d.contact), ("key_service", d.key_service)]
+    return [
+        ("changeset", d.changeset),
+        ("contact", d.contact),
+        ("key_service", d.key_service),
+        ("jurisdiction_id", d.jurisdiction_id),
+        ("sync", d.sync),
+    ]
+
+
+def _resource_fields(r: Resource) -> Fields:
+    return [("path", r.path), ("api_key", r.api_key)]
 
 
 # --- GET services ---------------------------------------------------------------------------------
@@ -230,6 +265,35 @@ def requests_xml(requests: Iterable[RequestInfo], *, tz: tzinfo | None = None) -
     return _xml_bytes(root)
 
 
+# --- GET / POST servicerequestupdates -------------------------------------------------------------
+
+
+def updates_json(updates: Iterable[RequestUpdate], *, tz: tzinfo | None = None) -> list[JsonObject]:
+    """``GET servicerequestupdates.json``: a list of update objects."""
+    return [_json_object(_update_fields(u), tz) for u in updates]
+
+
+def updates_xml(updates: Iterable[RequestUpdate], *, tz: tzinfo | None = None) -> bytes:
+    """``GET servicerequestupdates.xml``: ``<service_request_updates><request_update>…``."""
+    root = ET.Element("service_request_updates")
+    for u in updates:
+        _xml_fields(ET.SubElement(root, "request_update"), _update_fields(u), tz)
+    return _xml_bytes(root)
+
+
+def created_update_json(created: CreatedUpdate) -> list[JsonObject]:
+    """The ``POST servicerequestupdates.json`` answer: ``[{"update_id": …}]``."""
+    return [{"update_id": created.update_id}]
+
+
+def created_update_xml(created: CreatedUpdate) -> bytes:
+    """The ``POST servicerequestupdates.xml`` answer: ``<service_request_updates><request_update>
+    <update_id/>``."""
+    root = ET.Element("service_request_updates")
+    _xml_fields(ET.SubElement(root, "request_update"), [("update_id", created.update_id)], None)
+    return _xml_bytes(root)
+
+
 # --- POST requests --------------------------------------------------------------------------------
 
 
@@ -285,11 +349,18 @@ def errors_xml(errors: Iterable[Open311Error]) -> bytes:
 
 
 def discovery_json(discovery: Discovery, *, tz: tzinfo | None = None) -> JsonObject:
-    """``discovery.json``; each endpoint's ``formats`` is a list of MIME types."""
+    """``discovery.json``; each endpoint's ``formats`` is a list of MIME types, its ``resources`` a
+    list of ``{"path", "methods": [...], "api_key"}``."""
     endpoints: list[JsonValue] = []
     for e in discovery.endpoints:
         obj = _json_object(_endpoint_fields(e), tz)
         obj["formats"] = list(e.formats)
+        resources: list[JsonValue] = []
+        for r in e.resources:
+            resource = _json_object(_resource_fields(r), None)
+            resource["methods"] = list(r.methods)
+            resources.append(resource)
+        obj["resources"] = resources
         endpoints.append(obj)
     doc = _json_object(_discovery_fields(discovery), tz)
     doc["endpoints"] = endpoints
@@ -297,7 +368,8 @@ def discovery_json(discovery: Discovery, *, tz: tzinfo | None = None) -> JsonObj
 
 
 def discovery_xml(discovery: Discovery, *, tz: tzinfo | None = None) -> bytes:
-    """``discovery.xml``: ``<discovery>`` with ``<endpoints><endpoint>…<formats><format/>``."""
+    """``discovery.xml``: ``<discovery>`` with ``<endpoints><endpoint>…<formats><format/>`` and
+    ``<resources><resource><path/><api_key/><methods><method/>``."""
     root = ET.Element("discovery")
     _xml_fields(root, _discovery_fields(discovery), tz)
     endpoints_el = ET.SubElement(root, "endpoints")
@@ -307,4 +379,11 @@ def discovery_xml(discovery: Discovery, *, tz: tzinfo | None = None) -> bytes:
         formats_el = ET.SubElement(endpoint_el, "formats")
         for fmt in e.formats:
             ET.SubElement(formats_el, "format").text = _xml_text(fmt, tz)
+        resources_el = ET.SubElement(endpoint_el, "resources")
+        for r in e.resources:
+            resource_el = ET.SubElement(resources_el, "resource")
+            _xml_fields(resource_el, _resource_fields(r), None)
+            methods_el = ET.SubElement(resource_el, "methods")
+            for method in r.methods:
+                ET.SubElement(methods_el, "method").text = method
     return _xml_bytes(root)

@@ -90,7 +90,8 @@ async def intake(intake_url: str) -> AsyncIterator[IntakeDb]:
         await conn.execute(
             text(
                 "TRUNCATE intake.complaints, intake.status_changes, intake.handling_units, intake.feedback,"
-                " intake.contact_reads, intake.merges, intake.outbox, intake.inbox CASCADE"
+                " intake.contact_reads, intake.merges, intake.resident_updates, intake.outbox, intake.inbox"
+                " CASCADE"
             )
         )
     ctx = IntakeContext(

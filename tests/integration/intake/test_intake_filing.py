@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from services.intake import repository
+from services.intake import repository, timeline_repository
 from services.intake.pii import PiiCipher, new_key
 from services.intake.rotation import rotate_all
 from shared.errors import Conflict, Unprocessable
@@ -142,7 +142,7 @@ async def test_the_one_statement_path_writes_what_the_transactional_path_writes(
         [event] = await intake.events(quick.complaint.id)
         assert event.type == "complaint.received" and event.payload["community_code"] == "s1-02"
         async with intake.sessions() as session:
-            [entry] = await repository.timeline(session, quick.complaint.id)
+            [entry] = await timeline_repository.timeline(session, quick.complaint.id)
         assert (entry.status, entry.note) == ("received", "您的诉求已受理")
         headers = await intake.scalar(
             "SELECT headers FROM intake.outbox WHERE key = :k", k=quick.complaint.id

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake import repository
+from services.intake import repository, timeline_repository
 from services.intake.contact import read_contact
 from services.intake.followup import record_feedback
 from services.intake.merging import undo_merge
@@ -103,13 +103,14 @@ async def test_dispatch_events_move_the_status_and_the_timeline_tells_the_reside
     assert stored.status == "resolved" and stored.lead_unit_code == "d1-zjw"
     assert stored.expected_at == NOW + timedelta(days=7)
     async with intake.sessions() as session:
-        timeline = await repository.timeline(session, complaint.id)
-    assert [(t.status, t.unit_code) for t in timeline] == [
-        ("received", None),
-        ("dispatched", "d1-zjw"),
-        ("in_progress", "d1-zjw"),
-        ("resolved", "d1-zjw"),
+        timeline = await timeline_repository.timeline(session, complaint.id)
+    assert [(t.kind, t.status, t.unit_code) for t in timeline] == [
+        ("filed", "received", None),
+        ("dispatched", "dispatched", "d1-zjw"),
+        ("signed_off", "in_progress", "d1-zjw"),
+        ("resolved", "resolved", "d1-zjw"),
     ]
+    assert timeline[-1].result == "resolved"
     assert timeline[1].note == "已派至东区住建委办理"
 
 

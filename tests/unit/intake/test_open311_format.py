@@ -171,7 +171,7 @@ def test_services_xml_round_trip() -> None:
     assert first.findtext("description") == "路面坑洼、破损 🚧"
     assert first.findtext("metadata") == "true"
     assert first.findtext("type") == "realtime"
-    assert first.findtext("keywords") == "道路, 坑洼, pothole"
+    assert first.findtext("keywords") == "道路,坑洼,pothole"
     assert first.findtext("group") == "市政设施"
     assert second.findtext("metadata") == "false"
     assert second.findtext("type") == "batch"
@@ -192,7 +192,7 @@ def test_services_json() -> None:
             "description": "路面坑洼、破损 🚧",
             "metadata": True,
             "type": "realtime",
-            "keywords": "道路, 坑洼, pothole",
+            "keywords": "道路,坑洼,pothole",
             "group": "市政设施",
         },
         {
@@ -313,7 +313,7 @@ def test_requests_xml_round_trip() -> None:
     assert req.findtext("status") == "open"
     assert req.findtext("description") == "东城区 王府井大街 有个大坑 😡"
     assert req.findtext("requested_datetime") == "2026-11-24T21:34:07+08:00"
-    assert req.findtext("updated_datetime") == "2026-11-24T14:00:00+00:00"
+    assert req.findtext("updated_datetime") == "2026-11-24T14:00:00.000000+00:00"  # a sync point: exact
     assert req.findtext("lat") == "39.9139"
     assert req.findtext("long") == "116.4103"
     for tag in ("status_notes", "service_notice", "expected_datetime", "address_id", "media_url"):
@@ -323,7 +323,7 @@ def test_requests_xml_round_trip() -> None:
 
 def test_requests_xml_in_a_chosen_zone() -> None:
     req = parse(requests_xml([REQUEST], tz=CST))[0]
-    assert req.findtext("updated_datetime") == "2026-11-24T22:00:00+08:00"
+    assert req.findtext("updated_datetime") == "2026-11-24T22:00:00.000000+08:00"
 
 
 def test_requests_json() -> None:
@@ -333,7 +333,7 @@ def test_requests_json() -> None:
     assert doc["expected_datetime"] is None
     assert doc["lat"] == 39.9139
     assert doc["description"] == "东城区 王府井大街 有个大坑 😡"
-    assert requests_json([REQUEST], tz=CST)[0]["updated_datetime"] == "2026-11-24T22:00:00+08:00"
+    assert requests_json([REQUEST], tz=CST)[0]["updated_datetime"] == "2026-11-24T22:00:00.000000+08:00"
     assert json_round_trip([doc]) == [doc]
 
 
@@ -438,12 +438,12 @@ DISCOVERY = Discovery(
 def test_discovery_xml_round_trip() -> None:
     root = parse(discovery_xml(DISCOVERY))
     assert root.tag == "discovery"
-    assert children(root) == ["changeset", "contact", "key_service", "endpoints"]
+    assert children(root) == ["changeset", "contact", "key_service", "jurisdiction_id", "sync", "endpoints"]
     assert root.findtext("changeset") == "2026-11-01T08:00:00+08:00"
     assert root.findtext("contact") == "拨打 12345 或发邮件 open311@example.gov.cn"
     endpoints = root.findall("endpoints/endpoint")
     assert len(endpoints) == 2
-    assert children(endpoints[0]) == ["specification", "url", "changeset", "type", "formats"]
+    assert children(endpoints[0]) == ["specification", "url", "changeset", "type", "formats", "resources"]
     assert endpoints[0].findtext("specification") == "http://wiki.open311.org/GeoReport_v2"
     assert endpoints[0].findtext("type") == "production"
     assert [f.text for f in endpoints[0].findall("formats/format")] == ["text/xml", "application/json"]
@@ -462,6 +462,7 @@ def test_discovery_json() -> None:
         "changeset": "2026-11-21T01:30:00+00:00",
         "type": "test",
         "formats": ["application/json"],
+        "resources": [],
     }
     assert json_round_trip(doc) == doc
 
