@@ -8,15 +8,13 @@ their inbox, so an entry redriven twice, or an event that had in fact been appli
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from shared.events import Envelope, dlq_topic
-from shared.kafka import make_producer
+from shared.kafka import make_producer, read_from_start
 
 
 @dataclass(frozen=True)
@@ -49,51 +47,20 @@ class DeadLetter:
 
 async def read_dead_letters(bootstrap: str, topic: str, *, within: float = 10) -> list[DeadLetter]:
     """Every entry of the topic's DLQ, oldest first per partition."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        name = dlq_topic(topic)
-        partitions = consumer.partitions_for_topic(name)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(name) or set()
-        tps = [TopicPartition(name, p) for p in sorted(partitions)]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        found: list[DeadLetter] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while loop.time() < deadline and await _behind(consumer, ends):
-            batch = await consumer.getmany(timeout_ms=500)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset < ends[tp]:
-                        found.append(
-                            DeadLetter(
-                                partition=tp.partition,
-                                offset=r.offset,
-                                timestamp=datetime.fromtimestamp(r.timestamp / 1000, UTC),
-                                key=r.key,
-                                value=r.value,
-                                headers={k: v.decode(errors="replace") for k, v in r.headers},
-                            )
-                        )
-        return sorted(found, key=lambda d: (d.timestamp, d.partition, d.offset))
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
-
-
-async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return True
-    return False
+    read = await read_from_start(bootstrap, [dlq_topic(topic)], quiet_seconds=0.5, within=within)
+    found = [
+        DeadLetter(
+            partition=tp.partition,
+            offset=r.offset,
+            timestamp=datetime.fromtimestamp(r.timestamp / 1000, UTC),
+            key=r.key,
+            value=r.value,
+            headers={k: v.decode(errors="replace") for k, v in r.headers},
+        )
+        for tp, records in read.items()
+        for r in records
+    ]
+    return sorted(found, key=lambda d: (d.timestamp, d.partition, d.offset))
 
 
 def select(entries: list[DeadLetter], refs: list[str] | None) -> list[DeadLetter]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     InvalidTopicError,
@@ -26,6 +27,50 @@ from shared.messaging_tables import PendingMessage
 from shared.outbox_relay import Published
 
 log = get_logger(__name__)
+
+
+async def read_from_start(
+    bootstrap_servers: str, topics: Sequence[str], *, quiet_seconds: float = 1.5, within: float | None = None
+) -> dict[TopicPartition, list[Any]]:
+    """Every record of the topics, from offset 0 to their end, each partition's in order.
+
+    Some Kafka-protocol brokers answer ListOffsets (earliest as well as latest), and at times a
+    fetch's high watermark, with a stale offset; so reading starts at offset 0 and ends when every
+    partition is past each end it was told of and nothing more came for `quiet_seconds` (or when
+    `within` seconds have passed). Records written meanwhile are read too."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # the cluster's metadata, which partitions_for_topic reads
+        parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        found: dict[TopicPartition, list[Any]] = {tp: [] for tp in parts}
+        if not parts:
+            return found
+        consumer.assign(parts)
+        listed = await consumer.end_offsets(parts)
+        for tp in parts:
+            consumer.seek(tp, 0)
+        started = quiet_since = time.monotonic()
+        while within is None or time.monotonic() - started < within:
+            batch = await consumer.getmany(*parts, timeout_ms=250, max_records=5000)
+            for tp, records in batch.items():
+                found[tp].extend(records)
+            if any(batch.values()):
+                quiet_since = time.monotonic()
+                continue
+            ends = {tp: max(listed[tp], consumer.highwater(tp) or 0) for tp in parts}
+            behind = [tp for tp in parts if (await consumer.position(tp)) < ends[tp]]
+            if not behind and time.monotonic() - quiet_since >= quiet_seconds:
+                break
+        return found
+    finally:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
 
 
 def make_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:

@@ -1,4 +1,5 @@
-"""Dispatch's reactions to events."""
+"""Dispatch's reactions to complaints: a received complaint is dispatched, a reopened one again in
+a new round. (Its reactions to SLA's warnings and breaches are in `breaches`.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch.routing import dispatch_complaint, redispatch_reopened
+from services.dispatch.whistles import dispatch_complaint, redispatch_reopened
 from shared.city_index import CityIndex
 from shared.consumer import Delivery, HandlerTable
 from shared.events import ComplaintReceived, ComplaintReopened, Envelope

@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -8,3 +9,5 @@ class DispatchSettings(ServiceSettings):
 
     service_name: str = "dispatch"
     port: int = 8003
+    # Answers kept for writes sent with an Idempotency-Key are forgotten after this many hours.
+    idempotency_hours: float = Field(default=48.0, gt=0)

@@ -1,71 +1,147 @@
-"""SLA's reactions to dispatch events: start and stop clocks."""
+"""SLA's reactions to dispatch and intake events: one line each, into `timekeeping` and `follow_ups`.
+
+`replay_table` adds the warnings and breaches SLA emitted itself, read back while rebuilding."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.sla import repository
-from services.sla.clocks import WHISTLE_LEVEL, plan_clocks
-from shared.consumer import HandlerTable
-from shared.events import AssignmentSignedOff, ClockStarted, Envelope, WhistleCompleted, WhistleIssued
-from shared.logging import get_logger
-from shared.messaging_tables import Outbox
+from services.sla.follow_ups import FollowUps
+from services.sla.timekeeping import EventSink, Timekeeper
+from services.sla.timers import note_fired
+from shared.consumer import Delivery, HandlerTable
+from shared.events import (
+    AssignmentClosed,
+    AssignmentExtended,
+    AssignmentQueued,
+    AssignmentReportedBack,
+    AssignmentReportedIn,
+    AssignmentRerouted,
+    AssignmentReturned,
+    AssignmentSignedOff,
+    ClockBreached,
+    ClockWarning,
+    ComplaintClosed,
+    ComplaintFeedbackRecorded,
+    ComplaintMerged,
+    Envelope,
+    WhistleCompleted,
+    WhistleIssued,
+    WhistleSuperseded,
+)
 from shared.snapshot_cache import SnapshotCache
-
-log = get_logger(__name__)
 
 
 class SlaHandlers:
-    def __init__(self, cache: SnapshotCache, outbox: Outbox) -> None:
+    def __init__(self, cache: SnapshotCache, events: EventSink) -> None:
         self.cache = cache
-        self.outbox = outbox
+        self.keeper = Timekeeper(cache, events)
+        self.follow_ups = FollowUps(self.keeper)
 
-    async def on_whistle_issued(
-        self, session: AsyncSession, payload: WhistleIssued, envelope: Envelope
-    ) -> None:
-        city = self.cache.require().snapshot.city
-        # Judged by the policy in force when the whistle was issued, on the city's work calendar.
-        policy = city.policies_at(payload.issued_at).sla[payload.urgency]
-        plans = plan_clocks(payload, policy, city.work_calendar())
-        await repository.start_clocks(
-            session, complaint_id=payload.complaint_id, whistle_id=payload.whistle_id, plans=plans
+    async def prepare(self, batch: Sequence[Delivery]) -> None:
+        """Before the batch's transaction: a whistle is timed by the policy in force when it was
+        issued, so a copy of the registry not confirmed current since then is refreshed first (a
+        policy put in just before). The registry being away is transient: the batch waits."""
+        self.cache.require()
+        checked = self.cache.checked_at
+        if any(
+            isinstance(d.payload, WhistleIssued) and (checked is None or checked < d.payload.issued_at)
+            for d in batch
+        ):
+            await self.cache.refresh()
+
+    async def on_whistle_issued(self, session: AsyncSession, e: WhistleIssued, _: Envelope) -> None:
+        await self.keeper.whistle_issued(session, e)
+        await self.follow_ups.caught_up(session, e.complaint_id, e.issued_at)
+
+    async def on_queued(self, session: AsyncSession, e: AssignmentQueued, _: Envelope) -> None:
+        await self.keeper.assignment_queued(session, e)
+
+    async def on_signed_off(self, session: AsyncSession, e: AssignmentSignedOff, _: Envelope) -> None:
+        await self.keeper.stop_stages(session, e, stages=["sign_off"], cause="done", reason="signed off")
+
+    async def on_reported_in(self, session: AsyncSession, e: AssignmentReportedIn, _: Envelope) -> None:
+        stages = ["sign_off", "contact"] if e.kind == "contacted" else ["sign_off", "contact", "report_in"]
+        await self.keeper.stop_stages(
+            session, e, stages=stages, cause="done", reason=f"reported in ({e.kind})"
         )
-        for plan in plans:
-            await self.outbox.add(
-                session,
-                ClockStarted(
-                    complaint_id=payload.complaint_id,
-                    whistle_id=payload.whistle_id,
-                    stage=plan.stage,
-                    unit_code=plan.unit_code,
-                    due_at=plan.due_at,
-                    at=plan.started_at,
-                ),
-                correlation_id=payload.complaint_id,
-            )
-        log.info("sla.clocks_started", whistle_id=payload.whistle_id, clocks=len(plans))
 
-    async def on_signed_off(
-        self, session: AsyncSession, payload: AssignmentSignedOff, envelope: Envelope
-    ) -> None:
-        await repository.stop_clock(
+    async def on_reported_back(self, session: AsyncSession, e: AssignmentReportedBack, _: Envelope) -> None:
+        await self.keeper.stop_stages(
+            session, e, stages=None, cause="done", reason=f"reported back ({e.result})", with_resolve=True
+        )
+
+    async def on_returned(self, session: AsyncSession, e: AssignmentReturned, _: Envelope) -> None:
+        await self.keeper.stop_stages(
+            session, e, stages=None, cause="returned", reason=e.reason, with_resolve=True
+        )
+
+    async def on_rerouted(self, session: AsyncSession, e: AssignmentRerouted, _: Envelope) -> None:
+        await self.keeper.rerouted(session, e)
+
+    async def on_extended(self, session: AsyncSession, e: AssignmentExtended, _: Envelope) -> None:
+        await self.keeper.extended(session, e)
+
+    async def on_closed(self, session: AsyncSession, e: AssignmentClosed, _: Envelope) -> None:
+        await self.keeper.stop_stages(
+            session, e, stages=None, cause="cancelled", reason=f"assignment {e.reason}"
+        )
+
+    async def on_completed(self, session: AsyncSession, e: WhistleCompleted, _: Envelope) -> None:
+        await self.keeper.end_whistle(
             session,
-            whistle_id=payload.whistle_id,
-            stage="sign_off",
-            unit_code=payload.unit_code,
-            at=payload.at,
+            e.whistle_id,
+            status="completed",
+            reason="whistle completed",
+            at=e.at,
+            answered_by=e.unit_code,
         )
 
-    async def on_whistle_completed(
-        self, session: AsyncSession, payload: WhistleCompleted, envelope: Envelope
-    ) -> None:
-        await repository.stop_clock(
-            session, whistle_id=payload.whistle_id, stage="resolve", unit_code=WHISTLE_LEVEL, at=payload.at
+    async def on_superseded(self, session: AsyncSession, e: WhistleSuperseded, _: Envelope) -> None:
+        await self.keeper.end_whistle(
+            session, e.whistle_id, status="superseded", reason="reopened round superseded", at=e.at
         )
 
-    def table(self) -> HandlerTable:
+    async def on_feedback(self, session: AsyncSession, e: ComplaintFeedbackRecorded, _: Envelope) -> None:
+        await self.follow_ups.feedback(session, e)
+
+    async def on_merged(self, session: AsyncSession, e: ComplaintMerged, _: Envelope) -> None:
+        await self.follow_ups.merged(session, e)
+
+    async def on_complaint_closed(self, session: AsyncSession, e: ComplaintClosed, _: Envelope) -> None:
+        await self.follow_ups.closed(session, e)
+
+    async def on_fired(self, session: AsyncSession, e: ClockWarning | ClockBreached, _: Envelope) -> None:
+        await note_fired(session, self.keeper, e)
+
+    def whistles_table(self) -> HandlerTable:
         return {
             WhistleIssued: self.on_whistle_issued,
+            AssignmentQueued: self.on_queued,
             AssignmentSignedOff: self.on_signed_off,
-            WhistleCompleted: self.on_whistle_completed,
+            AssignmentReportedIn: self.on_reported_in,
+            AssignmentReportedBack: self.on_reported_back,
+            AssignmentReturned: self.on_returned,
+            AssignmentRerouted: self.on_rerouted,
+            AssignmentExtended: self.on_extended,
+            AssignmentClosed: self.on_closed,
+            WhistleCompleted: self.on_completed,
+            WhistleSuperseded: self.on_superseded,
         }
+
+    def complaints_table(self) -> HandlerTable:
+        return {
+            ComplaintFeedbackRecorded: self.on_feedback,
+            ComplaintMerged: self.on_merged,
+            ComplaintClosed: self.on_complaint_closed,
+        }
+
+    def table(self) -> HandlerTable:
+        """Everything the live consumer handles (dispatch.whistles and intake.complaints)."""
+        return {**self.whistles_table(), **self.complaints_table()}
+
+    def replay_table(self) -> HandlerTable:
+        """What a rebuild handles: the live table and SLA's own warnings and breaches."""
+        return {**self.table(), ClockWarning: self.on_fired, ClockBreached: self.on_fired}

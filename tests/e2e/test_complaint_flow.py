@@ -49,8 +49,10 @@ async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -
             return (await intake.get(f"/v1/complaints/{complaint['id']}")).json()["status"] == wanted
 
         await eventually(lambda: status_is("dispatched"))
-        clocks = await eventually(lambda: _clocks(sla, complaint["id"], expect=3))
-        assert sorted((c["stage"], c["status"]) for c in clocks) == [
+        clocks = await eventually(lambda: _clocks(sla, complaint["id"], expect=5))
+        assert sorted((c["stage"], c["status"]) for c in clocks) == [  # each unit's, and the whistle's
+            ("contact", "running"),
+            ("contact", "running"),
             ("resolve", "running"),
             ("sign_off", "running"),
             ("sign_off", "running"),
@@ -68,12 +70,16 @@ async def test_complaint_flows_to_department_queue_and_back_to_resolved(stack) -
         await eventually(lambda: status_is("resolved"))
 
         async def lead_clocks_stopped() -> list[dict[str, Any]] | None:
-            clocks = await _clocks(sla, complaint["id"], expect=3)
+            clocks = await _clocks(sla, complaint["id"], expect=5)
             done = [c for c in clocks or [] if c["unit_code"] in ("", "d1-zjw")]
             return done if all(c["stopped_at"] for c in done) else None
 
         stopped = await eventually(lead_clocks_stopped)
-        assert sorted((c["stage"], c["status"]) for c in stopped) == [("resolve", "met"), ("sign_off", "met")]
+        assert sorted((c["stage"], c["status"]) for c in stopped) == [
+            ("contact", "met"),
+            ("resolve", "met"),
+            ("sign_off", "met"),
+        ]
 
 
 async def _clocks(sla, complaint_id: str, *, expect: int) -> list[dict[str, Any]] | None:  # type: ignore[no-untyped-def]

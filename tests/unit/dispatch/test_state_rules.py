@@ -1,37 +1,9 @@
-"""The small state machines: assignments in dispatch, resident-facing status in intake."""
+"""Intake's resident-facing status as dispatch's events move it (dispatch's own state machine is
+tested in test_lifecycle.py)."""
 
 from __future__ import annotations
 
-import pytest
-
-from services.dispatch.assignment_states import (
-    AssignmentView,
-    InvalidTransition,
-    transition,
-    whistle_answered,
-)
 from services.intake.status import next_status
-
-
-def test_assignment_moves_queued_signed_off_reported_back() -> None:
-    assert transition("queued", "sign_off") == "signed_off"
-    assert transition("signed_off", "report_back") == "reported_back"
-
-
-def test_report_back_before_sign_off_is_refused() -> None:
-    with pytest.raises(InvalidTransition, match="queued"):
-        transition("queued", "report_back")
-
-
-def test_signing_off_twice_is_refused() -> None:
-    with pytest.raises(InvalidTransition):
-        transition("signed_off", "sign_off")
-
-
-def test_whistle_is_answered_by_lead_not_by_co() -> None:
-    assert not whistle_answered([AssignmentView("lead", "signed_off"), AssignmentView("co", "reported_back")])
-    assert whistle_answered([AssignmentView("lead", "reported_back"), AssignmentView("co", "queued")])
-    assert whistle_answered([AssignmentView("street", "reported_back")])
 
 
 def test_status_moves_forward_only() -> None:

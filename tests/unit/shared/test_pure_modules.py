@@ -15,7 +15,7 @@ PURE = [
     "shared.events",
     "shared.work_calendar",
     "services.intake.status",
-    "services.dispatch.assignment_states",
+    "services.dispatch.lifecycle",
     "services.sla.clocks",
     "services.registry.city_validation",
 ]
