@@ -4,7 +4,6 @@ database, no broker)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,8 +35,9 @@ class Draft:
     phone: str | None = None
     email: str | None = None
 
-    def fingerprint(self) -> str:
-        """Identifies the content filed, so a repeat can be told from a different complaint."""
+    def content(self) -> bytes:
+        """What was filed, canonically: its keyed fingerprint (`PiiCipher.fingerprint`) tells a
+        repeat from a different complaint."""
         content = {
             "category": self.category,
             "description": self.description,
@@ -52,7 +52,7 @@ class Draft:
             "phone": self.phone,
             "email": self.email,
         }
-        return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
 
 
 @dataclass(frozen=True)

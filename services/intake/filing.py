@@ -89,7 +89,7 @@ def prepare(ctx: IntakeContext, draft: Draft, checked: Checked) -> Prepared:
         reporter_phone=encrypt(draft.phone),
         reporter_email=encrypt(draft.email),
         tracking_token=secrets.token_urlsafe(16),
-        request_hash=draft.fingerprint(),
+        request_hash=ctx.cipher.fingerprint(draft.content()),
         created_at=now,
         updated_at=now,
     )
@@ -176,7 +176,7 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
     if not isinstance(checked, Checked):
         existing = await _filed_before(session, draft)  # the same request, filed before a change
         if existing is not None:
-            return Filed(_same_or_conflict(existing, draft.fingerprint()), created=False)
+            return Filed(_same_or_conflict(ctx, existing, draft), created=False)
         raise Unprocessable(
             "; ".join(f"{p.field}: {p.message}" for p in checked), errors=[p.as_error() for p in checked]
         )
@@ -186,7 +186,7 @@ async def file_complaint(*, session: AsyncSession, ctx: IntakeContext, draft: Dr
         existing = await _filed_before(session, draft)
         if existing is None:  # the tracking token collided (never, in practice): a plain retry
             raise Conflict("please retry")
-        return Filed(_same_or_conflict(existing, prepared.values["request_hash"]), created=False)
+        return Filed(_same_or_conflict(ctx, existing, draft), created=False)
     await timeline_repository.insert_entry(
         session, complaint_id, Entry("received", "filed", now, None, resident_note("received"))
     )
@@ -213,8 +213,8 @@ async def _filed_before(session: AsyncSession, draft: Draft) -> Complaint | None
     return None
 
 
-def _same_or_conflict(existing: Complaint, digest: str) -> Complaint:
-    if existing.request_hash != digest:
+def _same_or_conflict(ctx: IntakeContext, existing: Complaint, draft: Draft) -> Complaint:
+    if not ctx.cipher.same_fingerprint(draft.content(), existing.request_hash):
         ref = existing.source_ref or existing.idempotency_key
         raise Conflict(
             f"{existing.source}/{ref} was filed before with a different body as complaint {existing.id}",
