@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -154,10 +155,12 @@ def city_service_app(
     wait_for_snapshot: bool = True,
     broker_required: bool = True,
     refusal: Refusal = problem_too_large,
+    audit: Table | None = None,
 ) -> FastAPI:
     """The app of a service that works on a copy of the registry's city (intake, dispatch, SLA): the
     copy is followed in the background and readiness waits for it; with `wait_for_snapshot` the
-    service does not start consuming before it has one."""
+    service does not start consuming before it has one. With `audit` (the service's audit log
+    table) refused requests are written to it and `GET /v1/audit` reads it."""
     runtime = Runtime(
         settings=settings,
         tables=tables,
@@ -166,6 +169,7 @@ def city_service_app(
         background=[cache.follow],
         ready_checks=[cache.ready_problem],
         broker_required=broker_required,
+        audit=audit,
     )
     app = create_app(runtime, title=title, routers=routers, refusal=refusal)
     app.state.snapshot = cache

@@ -8,7 +8,7 @@ from services.intake.api import router
 from services.intake.body_limit import too_large_response
 from services.intake.context import IntakeContext
 from services.intake.handlers import IntakeHandlers
-from services.intake.models import MESSAGING
+from services.intake.models import AUDIT, MESSAGING
 from services.intake.open311.api import ROUTERS as OPEN311_ROUTERS
 from services.intake.settings import IntakeSettings
 from shared.consumer import ConsumerSpec
@@ -38,6 +38,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         wait_for_snapshot=False,  # the front door opens at once; filing waits for the city itself
         broker_required=False,  # complaints are filed into the outbox while the broker is away
         refusal=too_large_response,  # Open311's error document under /open311/
+        audit=AUDIT,
     )
     app.state.intake = ctx
     app.state.cipher = ctx.cipher

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.audit import audit_table
 from shared.db import schema_metadata
 from shared.messaging_tables import messaging_tables
 
@@ -35,6 +36,7 @@ class Base(DeclarativeBase):
 
 
 MESSAGING = messaging_tables(Base.metadata)
+AUDIT = audit_table(Base.metadata)
 
 
 class Complaint(Base):
