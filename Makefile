@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test unit reliability lint format bench clean deploy-check
+.PHONY: up test unit reliability fuzz lint format bench clean deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ unit: $(STAMP)
 # The fault suite at full length (30 s outages, more load); `make test` runs its short profile.
 reliability: $(STAMP)
 	WHISTLE_RELIABILITY=full $(BIN)/python -m pytest tests/reliability -o timeout=900
+
+# Property-based API testing of the four services at length (`make test` runs 8 examples per operation).
+fuzz: $(STAMP)
+	WHISTLE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/e2e/test_openapi_fuzz.py -o timeout=3600 -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -59,11 +59,33 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
+# PostgreSQL's "invalid byte sequence" (a NUL in text) and "untranslatable character".
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+def unstorable_text(exc: BaseException) -> bool:
+    """A request's text PostgreSQL cannot hold (a NUL, an unpaired surrogate): the client's fault."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, UnicodeEncodeError) or getattr(seen, "sqlstate", None) in _UNSTORABLE_TEXT:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
 def install_unavailable_handlers(app: FastAPI) -> None:
     """A request that failed because the database (or another dependency) is away answers 503 with
     Retry-After, never a 500 and never a success: nothing it asked for was stored."""
 
     async def unavailable(request: Request, exc: Exception) -> Response:
+        if unstorable_text(exc):
+            return problem(
+                422,
+                "Unprocessable content",
+                "text with a NUL character or an unpaired surrogate cannot be stored; nothing was changed",
+            )
         if classify(exc) is not Kind.TRANSIENT:
             log.error("http.unhandled_error", path=request.url.path, error=repr(exc)[:500])
             return problem(500, "Internal error", "The request failed; nothing was changed.")
@@ -72,5 +94,12 @@ def install_unavailable_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = "2"
         return response
 
-    for error in (DBAPIError, SQLAlchemyTimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    for error in (
+        DBAPIError,
+        SQLAlchemyTimeoutError,
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        UnicodeEncodeError,
+    ):
         app.add_exception_handler(error, unavailable)

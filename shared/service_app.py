@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Table
@@ -31,6 +31,9 @@ from shared.settings import ServiceSettings
 from shared.snapshot_cache import SnapshotCache
 
 log = get_logger(__name__)
+
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a row's id")]
+"""A path id of a serial (int4) column: a larger one is refused (422), not sent to PostgreSQL."""
 
 
 def create_app(
@@ -128,7 +131,7 @@ def audit_router(runtime: Runtime) -> APIRouter:
         client_id: str | None = None,
         outcome: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before_id: int | None = None,
+        before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> dict[str, Any]:
         items = await entries(
             session,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +68,24 @@ def infra() -> Iterator[Infra]:
         from shared.embedded import remove_tree
 
         remove_tree(home)
+
+
+@asynccontextmanager
+async def scratch_database(server_url: str, prefix: str = "scratch") -> AsyncIterator[str]:
+    """A new, empty database on the server of `server_url` (its URL), dropped afterwards."""
+    from sqlalchemy import make_url, text
+
+    from shared.db import asyncpg_url, create_engine
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    server = create_engine(server_url, pool_size=1)
+    try:
+        async with server.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(asyncpg_url(server_url)).set(database=name).render_as_string(hide_password=False)
+        async with server.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        await server.dispose()

@@ -121,8 +121,8 @@ class CommunityOut(Lifecycle):
     district_code: str
     name: str
     households: int
-    bbox: tuple[float, float, float, float]
-    """[min_lon, min_lat, max_lon, max_lat]"""
+    bbox: list[float] = Field(min_length=4, max_length=4)
+    """[min_lon, min_lat, max_lon, max_lat] (a list in the schema: OpenAPI tools read tuples poorly)"""
 
 
 class CommunityDetail(CommunityOut):
@@ -323,15 +323,17 @@ class SlaPolicyIn(RequestBody):
 
 
 class ScoringPolicyIn(RequestBody):
-    response: float = Field(ge=0)
-    resolution: float = Field(ge=0)
-    satisfaction: float = Field(ge=0)
-    on_time: float = Field(ge=0)
-    street_evaluation: float = Field(ge=0)
-    min_sample: int = Field(default=5, ge=1)
+    """Weights are relative (they need not sum to 1), each at most 100."""
+
+    response: float = Field(ge=0, le=100)
+    resolution: float = Field(ge=0, le=100)
+    satisfaction: float = Field(ge=0, le=100)
+    on_time: float = Field(ge=0, le=100)
+    street_evaluation: float = Field(ge=0, le=100)
+    min_sample: int = Field(default=5, ge=1, le=1_000_000)
     basically_satisfied: float = Field(default=0.8, ge=0, le=1)
-    whistle_rate_low: float = Field(default=0.5, ge=0)
-    whistle_rate_high: float = Field(default=10.0, gt=0)
+    whistle_rate_low: float = Field(default=0.5, ge=0, le=10_000)
+    whistle_rate_high: float = Field(default=10.0, gt=0, le=10_000)
     effective_from: AwareDatetime | None = None
 
 

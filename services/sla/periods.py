@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from shared.work_calendar import LOCAL_TZ
 
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3})-(0[1-9]|1[0-2])$"
+"""A month from 1970-01 to 8999-12, written YYYY-MM."""
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(8999, 12, 31)
 _PERIOD = re.compile(PERIOD_PATTERN)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,21 +58,22 @@ class Stack:
         )
 
 
-@pytest.fixture(scope="session")
-async def stack(infra) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
+@asynccontextmanager
+async def running_stack(database_url: str, bootstrap_servers: str) -> AsyncIterator[Stack]:
+    """The four services on free ports, on the database and broker given, seeded with the tiny city."""
     log_dir = Path(tempfile.mkdtemp(prefix="whistle-e2e-"))
     ports = {s: free_port() for s in ("registry", "intake", "dispatch", "sla")}
     config = StackConfig(
         home=log_dir,
         ports=ports,
         seed=False,
-        database_url=infra.database_url,
-        bootstrap_servers=infra.bootstrap_servers,
+        database_url=database_url,
+        bootstrap_servers=bootstrap_servers,
         log_dir=log_dir,
     )
     local = LocalStack(config)
     await local.prepare()
-    await seed_file(infra.database_url, TINY_CITY)
+    await seed_file(database_url, TINY_CITY)
     local.start_services()
     stack = Stack({s: f"http://127.0.0.1:{p}" for s, p in ports.items()}, log_dir)
     try:
@@ -79,5 +81,13 @@ async def stack(infra) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
     except Exception:
         local.stop()
         raise RuntimeError(f"the stack did not come up:\n{stack.logs()}") from None
-    yield stack
-    await asyncio.to_thread(local.stop)
+    try:
+        yield stack
+    finally:
+        await asyncio.to_thread(local.stop)
+
+
+@pytest.fixture(scope="session")
+async def stack(infra) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
+    async with running_stack(infra.database_url, infra.bootstrap_servers) as stack:
+        yield stack

@@ -35,7 +35,7 @@ from shared.auth import require
 from shared.city import UnitKind, Urgency
 from shared.errors import BadRequest, NotFound
 from shared.events import utcnow
-from shared.service_app import SessionDep
+from shared.service_app import RowId, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["registry: read"])
 
@@ -271,7 +271,7 @@ async def list_rules(
 
 
 @router.get("/rules/{rule_id}")
-async def get_rule(rule_id: int, session: SessionDep, principal: Reader) -> RuleOut:
+async def get_rule(rule_id: RowId, session: SessionDep, principal: Reader) -> RuleOut:
     row = await _get(session, m.Rule, rule_id, "rule")
     return views.rule_out(row, utcnow())
 
@@ -295,7 +295,7 @@ async def list_policies(
 
 
 @router.get("/policies/{policy_id}")
-async def get_policy(policy_id: int, session: SessionDep, principal: Reader) -> PolicyOut:
+async def get_policy(policy_id: RowId, session: SessionDep, principal: Reader) -> PolicyOut:
     row = await _get(session, m.Policy, policy_id, "policy version")
     return views.policy_out(row, utcnow())
 

@@ -61,7 +61,7 @@ from shared.access import Principal
 from shared.auth import require
 from shared.city import Urgency
 from shared.events import utcnow
-from shared.service_app import SessionDep
+from shared.service_app import RowId, SessionDep
 
 
 async def note_write(request: Request) -> AsyncIterator[None]:
@@ -291,7 +291,7 @@ async def create_rule(body: RuleIn, session: SessionDep, principal: Admin) -> Wr
 
 @router.patch("/rules/{rule_id}")
 async def update_rule(
-    rule_id: int, body: RulePatch, session: SessionDep, principal: Admin
+    rule_id: RowId, body: RulePatch, session: SessionDep, principal: Admin
 ) -> Written[RuleOut]:
     """A new version of the rule's target from `effective_from` (default now); the old one ends then."""
     return _written(_rule_out, await rules.update_rule(session, rule_id, body))
@@ -299,7 +299,7 @@ async def update_rule(
 
 @router.delete("/rules/{rule_id}")
 async def retire_rule(
-    rule_id: int,
+    rule_id: RowId,
     session: SessionDep,
     principal: Admin,
     at: Annotated[datetime | None, Query(description="when the rule stops (default now)")] = None,
@@ -336,7 +336,7 @@ async def put_dispatch_policy(
 
 
 @router.delete("/policies/{policy_id}")
-async def retire_policy(policy_id: int, session: SessionDep, principal: Admin) -> Written[PolicyOut]:
+async def retire_policy(policy_id: RowId, session: SessionDep, principal: Admin) -> Written[PolicyOut]:
     """Withdraw a policy version scheduled for later (one in force is replaced, never removed)."""
     return _written(_policy_out, await rules.retire_policy(session, policy_id))
 

@@ -8,7 +8,16 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from services.sla.periods import PERIOD_PATTERN, Period, Span, date_span, parse_period, period_of
+from services.sla.periods import (
+    FIRST_DAY,
+    LAST_DAY,
+    PERIOD_PATTERN,
+    Period,
+    Span,
+    date_span,
+    parse_period,
+    period_of,
+)
 from services.sla.units import Directory, directory
 from shared.city_index import CityIndex
 from shared.errors import Unprocessable
@@ -58,6 +67,9 @@ async def _asked(
         )
     if from_ is not None and to is not None and to < from_:
         problems.append({"field": "to", "message": "the range ends before it starts"})
+    for name, day in (("from", from_), ("to", to)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            problems.append({"field": name, "message": f"a day from {FIRST_DAY} to {LAST_DAY}"})
     if problems:
         raise Unprocessable("The period is not valid.", errors=problems)
     if from_ is not None and to is not None:

@@ -12,7 +12,7 @@ from services.sla.periods import Period, close_due, date_span, has_begun, parse_
 def test_a_period_is_written_year_dash_month() -> None:
     assert parse_period("2026-11") == Period(2026, 11)
     assert str(Period(2026, 1)) == "2026-01"
-    for bad in ("2026-13", "2026-1", "11-2026", "2026-11-01", ""):
+    for bad in ("2026-13", "2026-1", "11-2026", "2026-11-01", "", "0000-01", "9999-12", "1969-12"):
         with pytest.raises(ValueError):
             parse_period(bad)
 
