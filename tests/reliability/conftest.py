@@ -13,7 +13,7 @@ from tests.reliability.harness import PROFILE, SHORT, FaultStack, Hotline, settl
 from tests.reliability.results import RESULTS, render
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def fault_stack() -> AsyncIterator[FaultStack]:
     stack = FaultStack()
     try:

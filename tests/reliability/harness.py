@@ -188,6 +188,23 @@ class FaultStack:
         )
         return process
 
+    async def run_cli(
+        self, service: str, *args: str, within: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """`whistle <args…>` with the environment a process of `service` gets (its database, broker
+        and registry client)."""
+        assert self._local is not None
+        env = self._local.child_env(service) | {"DATABASE_URL": self.database_url}
+        return await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "services.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=within,
+            check=False,
+        )
+
     def signal(self, name: str, sig: signal.Signals) -> None:
         popen = self.processes[name].popen
         assert popen is not None and popen.poll() is None, f"{name} is not running"

@@ -4,8 +4,8 @@ injects its fault, and counts: accepted, stored, queued at departments, whistles
 complaint. Pass: nothing accepted is lost, nothing is applied twice, no dead letter unless the
 scenario is about one, and every process healthy again afterwards.
 
-Scenarios 10, 11 and 13 (claims, read scoping, SLA rebuild) live with the features they test:
-tests/reliability/test_department_scenarios.py.
+Scenarios 10, 11 and 13 (claims, read scoping, SLA rebuild) are in test_department_scenarios.py,
+on the same stack.
 """
 
 from __future__ import annotations
