@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from services.local_stack import LocalStack, StackConfig
 from services.registry.seeding import seed_file
-from shared.embedded import free_port
-from tests.conftest import TINY_CITY
+from shared.embedded import EmbeddedBroker, free_port
+from tests.conftest import TINY_CITY, scratch_database
 
 
 @dataclass
@@ -85,6 +87,24 @@ async def running_stack(database_url: str, bootstrap_servers: str) -> AsyncItera
         yield stack
     finally:
         await asyncio.to_thread(local.stop)
+
+
+@asynccontextmanager
+async def isolated_stack(infra: Any, name: str) -> AsyncIterator[Stack]:
+    """A stack on a database of its own (and, on the embedded default, a broker of its own): for
+    tests that change what the session's stack must keep (close a period, fuzz the admin API)."""
+    broker = None
+    bootstrap = infra.bootstrap_servers
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        broker = EmbeddedBroker(port=free_port())
+        broker.start()
+        bootstrap = broker.bootstrap_servers
+    try:
+        async with scratch_database(infra.database_url, name) as url, running_stack(url, bootstrap) as stack:
+            yield stack
+    finally:
+        if broker is not None:
+            broker.stop()
 
 
 @pytest.fixture(scope="session")

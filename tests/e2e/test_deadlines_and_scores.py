@@ -8,18 +8,15 @@ broker), not the session's."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from services.sla.periods import period_of
-from shared.embedded import EmbeddedBroker, free_port
 from shared.events import utcnow
 from tests.builders import create_complaint
-from tests.conftest import scratch_database
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack, isolated_stack
 from tests.e2e.polling import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -38,21 +35,8 @@ LADDER = {
 
 @pytest.fixture(scope="module")
 async def own_stack(infra) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
-    broker = None
-    bootstrap = infra.bootstrap_servers
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        broker = EmbeddedBroker(port=free_port())
-        broker.start()
-        bootstrap = broker.bootstrap_servers
-    try:
-        async with (
-            scratch_database(infra.database_url, "scores") as url,
-            running_stack(url, bootstrap) as stack,
-        ):
-            yield stack
-    finally:
-        if broker is not None:
-            broker.stop()
+    async with isolated_stack(infra, "scores") as stack:
+        yield stack
 
 
 async def test_a_breach_escalates_and_the_closed_period_explains_the_score(own_stack: Stack) -> None:

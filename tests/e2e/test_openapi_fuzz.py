@@ -19,9 +19,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from shared.embedded import EmbeddedBroker, free_port
-from tests.conftest import scratch_database
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack, isolated_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -36,21 +34,8 @@ CALLERS = {"intake": "hotline", "dispatch": "dept-zjw", "sla": "admin", "registr
 
 @pytest.fixture(scope="module")
 async def own_stack(infra) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
-    broker = None
-    bootstrap = infra.bootstrap_servers
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        broker = EmbeddedBroker(port=free_port())
-        broker.start()
-        bootstrap = broker.bootstrap_servers
-    try:
-        async with (
-            scratch_database(infra.database_url, "fuzz") as url,
-            running_stack(url, bootstrap) as stack,
-        ):
-            yield stack
-    finally:
-        if broker is not None:
-            broker.stop()
+    async with isolated_stack(infra, "fuzz") as stack:
+        yield stack
 
 
 @pytest.mark.parametrize("service", list(CALLERS))
