@@ -203,8 +203,79 @@ def api_key(
     typer.echo(response.json()["api_key"])
 
 
+@app.command()
+def simulate(
+    hours: Annotated[float, typer.Option(help="simulated hours to play")] = 24,
+    start: Annotated[str, typer.Option(help="local time the simulated day starts (HH:MM)")] = "08:00",
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 720,
+    seed: Annotated[int, typer.Option(help="two runs with one seed file the same calls")] = 1,
+    report: Annotated[Path | None, typer.Option(help="write the report folder here")] = None,
+    volume: Annotated[
+        int | None, typer.Option(help="complaints a day (default: Beijing's, by the city's households)")
+    ] = None,
+    scale: Annotated[str, typer.Option(help="the city the registry holds: demo | beijing")] = "demo",
+    close_period: Annotated[
+        bool, typer.Option(help="close the current assessment period at the end (final for the month)")
+    ] = False,
+    registry_url: RegistryUrl = "http://127.0.0.1:8001",
+    intake_url: Annotated[str, typer.Option(envvar="INTAKE_URL")] = "http://127.0.0.1:8002",
+    dispatch_url: Annotated[str, typer.Option(envvar="DISPATCH_URL")] = "http://127.0.0.1:8003",
+    sla_url: Annotated[str, typer.Option(envvar="SLA_URL")] = "http://127.0.0.1:8004",
+) -> None:
+    """Play a hotline day against the running stack under a compressed SLA policy, then summarise."""
+    from services.simulator.console import run_in_terminal
+    from services.simulator.day import SimulationConfig, local_start
+
+    if scale not in ("demo", "beijing"):
+        raise typer.BadParameter("--scale is demo or beijing")
+    config = SimulationConfig(
+        hours=hours,
+        start=local_start(start),
+        speed=speed,
+        seed=seed,
+        volume=volume,
+        scale=scale,
+        urls={"registry": registry_url, "intake": intake_url, "dispatch": dispatch_url, "sla": sla_url},
+        close_period=close_period,
+    )
+    try:
+        code = run_in_terminal(config, report)
+    except (RuntimeError, ValueError, OSError) as exc:
+        typer.secho(f"whistle simulate: {exc}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
 client = typer.Typer(help="API clients at the registry: disable, enable, rotate a secret (admins).")
 app.add_typer(client, name="client")
+
+registry = typer.Typer(help="The registry's reports.")
+app.add_typer(registry, name="registry")
+
+
+@registry.command("health")
+def registry_health(
+    registry_url: RegistryUrl = "http://127.0.0.1:8001",
+    limit: Annotated[int | None, typer.Option(help="show the first N findings only")] = None,
+    at: Annotated[str | None, typer.Option(help="judge by the standards in force then (ISO-8601)")] = None,
+) -> None:
+    """Every street and community outside a size standard (policies.structure), furthest out first."""
+    import httpx
+    from rich.console import Console
+
+    from services.registry.health_table import health_table
+
+    response = httpx.get(
+        f"{registry_url.rstrip('/')}/v1/structure/health",
+        params={"at": at} if at else None,
+        timeout=30,
+        headers={"Authorization": f"Bearer {_demo_token(registry_url, 'viewer')}"},
+    )
+    if response.status_code != 200:
+        raise typer.BadParameter(f"the registry refused: {response.text}")
+    Console(width=200).print(health_table(response.json(), limit=limit))
+
+
 AdminSecret = Annotated[
     str | None, typer.Option(envvar="WHISTLE_ADMIN_SECRET", help="the admin client's secret (default: demo)")
 ]

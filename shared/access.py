@@ -7,6 +7,8 @@ A `Principal` is a verified caller (`shared.auth` makes one from a token). Clien
     street      bound to a street: its own units' queues, its street's complaints, its own whistles
     district    the district command centre, bound to a district: approves extensions, receives
                 escalations, sees its district's whistles
+    community   a community committee (社区居委会), bound to a community: blows the community's
+                whistle (社区吹哨), works its committee's queue, sees its community's whistles
     viewer      reads everything (no writes)
     admin       reads everything, writes the registry, acts for every unit
 
@@ -73,6 +75,7 @@ SCOPES_BY_KIND: Mapping[str, frozenset[str]] = {
     "district": frozenset(
         {"complaints:read", "queue:read", "queue:write", "extensions:approve", "registry:read", "sla:read"}
     ),
+    "community": frozenset({"complaints:read", "queue:read", "queue:write", "whistle:blow", "registry:read"}),
     "viewer": frozenset({"complaints:read", "registry:read", "sla:read", "queue:read"}),
     "admin": frozenset(
         {
@@ -106,6 +109,7 @@ class Principal:
     department: str | None = None
     street: str | None = None
     district: str | None = None
+    community: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -121,13 +125,17 @@ class Principal:
     def may_act_for_street(self, code: str | None) -> bool:
         return self.is_admin or (code is not None and self.street == code)
 
+    def may_act_for_community(self, code: str | None) -> bool:
+        return self.is_admin or (code is not None and self.kind == "community" and self.community == code)
+
 
 @dataclass(frozen=True)
 class Owner:
-    """Whose a unit is: a department's agency, or a street's own unit."""
+    """Whose a unit is: a department's agency, a street's own unit, or a community's committee."""
 
     department_code: str | None = None
     street_code: str | None = None
+    community_code: str | None = None
 
 
 def may_act_for_unit(principal: Principal, owner: Owner | None) -> bool:
@@ -135,8 +143,10 @@ def may_act_for_unit(principal: Principal, owner: Owner | None) -> bool:
         return True
     if owner is None:
         return False
-    return principal.may_act_for_department(owner.department_code) or principal.may_act_for_street(
-        owner.street_code
+    return (
+        principal.may_act_for_department(owner.department_code)
+        or principal.may_act_for_street(owner.street_code)
+        or principal.may_act_for_community(owner.community_code)
     )
 
 
@@ -159,8 +169,17 @@ class Decision:
     reason: str
 
 
-def may_see_complaint(principal: Principal, *, street_code: str, departments: Collection[str | None]) -> bool:
-    """Complaints without contact data: bound clients see their own street's or department's."""
+def may_see_complaint(
+    principal: Principal,
+    *,
+    street_code: str,
+    departments: Collection[str | None],
+    community_code: str | None = None,
+) -> bool:
+    """Complaints without contact data: bound clients see their own street's, department's or
+    community's."""
+    if principal.kind == "community":
+        return community_code is not None and principal.community == community_code
     if principal.kind == "street":
         return principal.street == street_code
     if principal.kind == "department":
@@ -392,3 +411,31 @@ def check_may_list_extensions(
     if principal.kind == "district" and district_code is not None and principal.district == district_code:
         return
     raise Forbidden("this client may not list these extension requests")
+
+
+# --- community ---
+
+
+def check_may_blow_community_whistle(principal: Principal, community_code: str) -> None:
+    """A community committee blows its own community's whistle (社区吹哨) only."""
+    if not (principal.is_admin or principal.may_act_for_community(community_code)):
+        raise Forbidden(f"this client may not blow a whistle for community {community_code}")
+
+
+def check_may_read_community(principal: Principal, community_code: str, *, street_code: str | None) -> None:
+    """A community's whistles: its committee, its street, admin/viewer."""
+    if principal.reads_everything or principal.may_act_for_community(community_code):
+        return
+    if principal.kind == "street" and street_code is not None and principal.street == street_code:
+        return
+    raise Forbidden(f"this client may not read the whistles of community {community_code}")
+
+
+def may_read_community_whistles(principal: Principal, *, community_codes: Collection[str | None]) -> bool:
+    """A complaint's whistles for a community client: only when they are all its community's."""
+    return (
+        principal.kind == "community"
+        and principal.community is not None
+        and bool(community_codes)
+        and all(code == principal.community for code in community_codes)
+    )

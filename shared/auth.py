@@ -137,6 +137,7 @@ class TokenVerifier:
             department=claims.get("department"),
             street=claims.get("street"),
             district=claims.get("district"),
+            community=claims.get("community"),
         )
         # Api keys do not expire; they are re-checked against the revoked list on every use.
         return principal, float(claims.get("exp", time.time() + self.REFRESH_SECONDS)), jti

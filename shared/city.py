@@ -59,8 +59,12 @@ A city file is YAML (or JSON) with the shape of `CityData`. Codes are lowercase 
 Durations are `<n>s`, `<n>m`, `<n>h`, `<n>d` (calendar) or `<n>wd` (working days).
 
 A rule names one target: a street unit (`street_unit_kind`, optionally `street_unit`, the unit code
-suffix: `city-management` means the unit `<street>-city-management`), or a `lead` department kind with
-any `co` kinds. Rules and policies may carry `effective_from` / `effective_to` (aware datetimes; the
+suffix: `city-management` means the unit `<street>-city-management`), the committee of the
+complaint's community (`community_committee: true`, for a matter on `community_duty_list`, the
+社区工作准入清单), or a `lead` department kind with any `co` kinds. Communities may carry
+`residents`, `area_km2`, `social_workers` and `sub_areas` (居民小组 and 楼门院: `code`, `name`,
+`kind`, optional `polygon` inside the community); `policies.structure` holds the size standards
+(`StructurePolicy`). Rules and policies may carry `effective_from` / `effective_to` (aware datetimes; the
 range is half-open, a missing end is unbounded): a snapshot holds every rule with its range, so a
 complaint is routed by the rules in force when it arrived (`Rule.in_force`). `policies` are the
 policies in force when the snapshot was built; `policy_history` holds every version with its range
@@ -91,11 +95,45 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SubAreaKind = Literal["residents_group", "building_unit"]
+"""居民小组/村民小组 (a residents' group), 楼门院 (a building or courtyard unit)."""
+
+
+class SubArea(_Model):
+    """Self-governance below the community: a residents' group or a building/courtyard unit."""
+
+    code: Code
+    name: str
+    kind: SubAreaKind = "residents_group"
+    polygon: list[Point] | None = Field(default=None, min_length=4)
+    """Optional; when given it lies inside the community's polygon."""
+
+
 class Community(_Model):
     code: Code
     name: str
     households: int = Field(default=0, ge=0)
+    residents: int | None = Field(default=None, ge=0)
+    """Registered residents; None: not recorded (judged by households only)."""
+    area_km2: float | None = Field(default=None, gt=0)
+    """The surveyed area; None: estimated from the polygon."""
+    social_workers: int | None = Field(default=None, ge=0)
+    """社区工作者 on the committee's staff; None: not recorded."""
     polygon: list[Point] = Field(min_length=4)
+    sub_areas: list[SubArea] = Field(default_factory=list)
+
+    @property
+    def committee_code(self) -> str:
+        """The community committee's unit (社区居委会): what rules and whistles summon."""
+        return committee_code(self.code)
+
+    @property
+    def committee_name(self) -> str:
+        return f"{self.name}居委会"
+
+
+def committee_code(community_code: str) -> str:
+    return f"{community_code}-committee"
 
 
 class StreetUnit(_Model):
@@ -187,7 +225,8 @@ def _in_range(start: datetime | None, end: datetime | None, at: datetime) -> boo
 
 
 class Rule(_Model):
-    """Category (optionally narrowed to a district or street) → a street unit or departments,
+    """Category (optionally narrowed to a district or street) → a street unit, the committee of the
+    complaint's community (`community_committee`) or departments,
     in force from `effective_from` (inclusive) to `effective_to` (exclusive); None is unbounded."""
 
     id: int | None = None
@@ -197,6 +236,9 @@ class Rule(_Model):
     street_unit_kind: UnitKind | None = None
     street_unit: Code | None = None
     """The unit code suffix: `city-management` names `<street>-city-management`."""
+    community_committee: bool = False
+    """The committee (居委会) of the community the complaint is in: only for a matter on the
+    community duty list (社区工作准入清单)."""
     lead: Code | None = None
     co: list[Code] = Field(default_factory=list)
     effective_from: AwareDatetime | None = None
@@ -268,23 +310,59 @@ class DispatchPolicy(_Model):
     bounce_limit: int = Field(default=2, ge=1)
     """Returns per complaint after which it goes to the district backstop."""
     escalation: list[EscalationStep] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
+    community_whistle_desk: list[Code] = Field(default_factory=lambda: ["grid-centre", "citizen-centre"])
+    """The street units (code suffixes, first found wins) that take a community's whistle for a
+    matter off the street duty list; a street with none of them: its first office, else first unit."""
+
+
+class Band(_Model):
+    """A range a measure should stay in: `min` and/or `max` (None: open on that side)."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+class StructurePolicy(_Model):
+    """The size standards the reform set for streets and communities (Beijing's by default).
+
+    A street in a core district (`core_districts`) has `core_street_residents` and at least
+    `core_street_area_km2`; elsewhere `street_residents`. A community has about
+    `community_target_households` households / `community_target_residents` residents, at most
+    `community_households` / `community_residents`; over `super_community_households` it is a
+    super-community to split. Its social workers number at least `social_workers_min` and one per
+    `households_per_worker` households (the low end: the most households one worker may serve).
+    """
+
+    core_districts: list[Code] = Field(default_factory=lambda: ["dongcheng", "xicheng"])
+    core_street_residents: Band = Band(min=50_000, max=100_000)
+    core_street_area_km2: Band = Band(min=2)
+    street_residents: Band = Band(max=150_000)
+    community_target_households: int = Field(default=2_000, gt=0)
+    community_target_residents: int = Field(default=6_000, gt=0)
+    community_households: Band = Band(max=3_000)
+    community_residents: Band = Band(max=9_000)
+    super_community_households: int = Field(default=5_000, gt=0)
+    social_workers_min: int = Field(default=9, ge=0)
+    households_per_worker: Band = Band(min=110, max=150)
 
 
 class Policies(_Model):
     sla: dict[Urgency, SlaPolicy]
     scoring: ScoringPolicy
     dispatch: DispatchPolicy = Field(default_factory=DispatchPolicy)
+    structure: StructurePolicy = Field(default_factory=StructurePolicy)
 
 
 class PolicyVersion(_Model):
-    """One version of a policy with its range: an SLA policy (`urgency` set), the scoring policy or
-    the dispatch policy (bounce limit, escalation ladder)."""
+    """One version of a policy with its range: an SLA policy (`urgency` set), the scoring policy,
+    the dispatch policy (bounce limit, escalation ladder) or the structure's size standards."""
 
     id: int | None = None
     urgency: Urgency | None = None
     sla: SlaPolicy | None = None
     scoring: ScoringPolicy | None = None
     dispatch: DispatchPolicy | None = None
+    structure: StructurePolicy | None = None
     effective_from: AwareDatetime | None = None
     effective_to: AwareDatetime | None = None
 
@@ -302,11 +380,12 @@ class CalendarOverride(_Model):
 
 class Client(_Model):
     client_id: str
-    kind: Literal["hotline", "department", "street", "district", "admin", "viewer"]
+    kind: Literal["hotline", "department", "street", "district", "community", "admin", "viewer"]
     secret: str
     department: Code | None = None
     street: Code | None = None
     district: Code | None = None
+    community: Code | None = None
 
 
 class CityInfo(_Model):
@@ -321,6 +400,8 @@ class CityData(_Model):
     departments: list[Department] = Field(default_factory=list)
     categories: list[Category] = Field(default_factory=list)
     duty_list: list[DutyBlock] = Field(default_factory=list)
+    community_duty_list: list[DutyBlock] = Field(default_factory=list)
+    """社区工作准入清单: the only matters that may be handed to a community committee."""
     rules: list[Rule] = Field(default_factory=list)
     policies: Policies
     policy_history: list[PolicyVersion] = Field(default_factory=list)
@@ -335,6 +416,7 @@ class CityData(_Model):
         sla = dict(self.policies.sla)
         scoring = self.policies.scoring
         dispatch = self.policies.dispatch
+        structure = self.policies.structure
         for version in self.policy_history:
             if version.in_force(at):
                 if version.sla is not None and version.urgency is not None:
@@ -343,7 +425,9 @@ class CityData(_Model):
                     scoring = version.scoring
                 elif version.dispatch is not None:
                     dispatch = version.dispatch
-        return Policies(sla=sla, scoring=scoring, dispatch=dispatch)
+                elif version.structure is not None:
+                    structure = version.structure
+        return Policies(sla=sla, scoring=scoring, dispatch=dispatch, structure=structure)
 
     def work_calendar(self) -> WorkCalendar:
         """The official work calendar with this city's local overrides."""

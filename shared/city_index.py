@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from shared.access import Owner
-from shared.city import Category, CityData, CitySnapshot, Department, Rule, Street
+from shared.city import Category, CityData, CitySnapshot, Community, Department, Rule, Street
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -47,6 +47,15 @@ class CityIndex:
     """Department kind → the streets some agency of that kind serves."""
     categories: Mapping[str, Category]
     duty_categories: frozenset[str]
+    community_duty_categories: frozenset[str]
+    """The categories on the community duty list (社区工作准入清单)."""
+    communities: Mapping[str, Community]
+    community_street: Mapping[str, str]
+    """Community code → its street."""
+    committees: Mapping[str, str]
+    """Community code → its committee's unit code."""
+    sub_areas: Mapping[str, str]
+    """Sub-area code (居民小组, 楼门院) → its community."""
     backstops: Mapping[str, str]
     """District code → its backstop unit."""
     rules: Mapping[str, tuple[Rule, ...]]
@@ -64,6 +73,10 @@ class CityIndex:
         owners: dict[str, Owner] = {}
         names: dict[str, str] = {}
         backstops: dict[str, str] = {}
+        communities: dict[str, Community] = {}
+        community_street: dict[str, str] = {}
+        committees: dict[str, str] = {}
+        sub_areas: dict[str, str] = {}
         for district in city.districts:
             backstops.setdefault(district.code, district.backstop.code)
             names.setdefault(district.backstop.code, district.backstop.name)
@@ -77,6 +90,16 @@ class CityIndex:
                     unit_kinds.setdefault(unit.code, unit.kind)
                     owners.setdefault(unit.code, Owner(street_code=street.code))
                     names.setdefault(unit.code, unit.name)
+                for community in street.communities:
+                    if community.code in communities:
+                        continue
+                    communities[community.code] = community
+                    community_street[community.code] = street.code
+                    committees[community.code] = community.committee_code
+                    owners.setdefault(community.committee_code, Owner(community_code=community.code))
+                    names.setdefault(community.committee_code, community.committee_name)
+                    for sub_area in community.sub_areas:
+                        sub_areas.setdefault(sub_area.code, community.code)
         departments: dict[str, Department] = {}
         agencies: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         coverage: dict[str, set[str]] = defaultdict(set)
@@ -111,6 +134,13 @@ class CityIndex:
             coverage=_frozen({k: frozenset(v) for k, v in coverage.items()}),
             categories=_frozen(categories),
             duty_categories=frozenset(c for b in city.duty_list for i in b.items for c in i.categories),
+            community_duty_categories=frozenset(
+                c for b in city.community_duty_list for i in b.items for c in i.categories
+            ),
+            communities=_frozen(communities),
+            community_street=_frozen(community_street),
+            committees=_frozen(committees),
+            sub_areas=_frozen(sub_areas),
             backstops=_frozen(backstops),
             rules=_frozen({c: tuple(sorted(rs, key=_specificity)) for c, rs in by_category.items()}),
             dated_rules=any(r.effective_from or r.effective_to for r in city.rules),

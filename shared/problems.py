@@ -75,6 +75,24 @@ def unstorable_text(exc: BaseException) -> bool:
     return False
 
 
+def names_nothing(exc: BaseException) -> bool:
+    """A write that refers to a row that does not exist (a foreign key violated): the client's fault.
+    Endpoints check what they are given first; this is the last line, never a 500."""
+    return _sqlstate(exc) == "23503"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        state = getattr(seen, "sqlstate", None)
+        if state:
+            return str(state)
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
 def install_unavailable_handlers(app: FastAPI) -> None:
     """A request that failed because the database (or another dependency) is away answers 503 with
     Retry-After, never a 500 and never a success: nothing it asked for was stored."""
@@ -85,6 +103,12 @@ def install_unavailable_handlers(app: FastAPI) -> None:
                 422,
                 "Unprocessable content",
                 "text with a NUL character or an unpaired surrogate cannot be stored; nothing was changed",
+            )
+        if names_nothing(exc):
+            return problem(
+                422,
+                "Unprocessable content",
+                "the request names something that does not exist; nothing was changed",
             )
         if classify(exc) is not Kind.TRANSIENT:
             log.error("http.unhandled_error", path=request.url.path, error=repr(exc)[:500])

@@ -6,6 +6,9 @@ moment routed for (`at`, default now; see `Rule.in_force`):
   the unit code suffix) or else its first unit of the rule's kind;
 - a matter not on the duty list may NOT be pushed down to the street: a rule that would do so is
   refused (and the refusal reported, for the audit) and the district backstop takes it;
+- likewise a rule naming the committee of the complaint's community (`community_committee`) hands it
+  the matter only when it is on the community duty list (社区工作准入清单); otherwise, or when the
+  complaint names no community of that street, the rule is refused the same way;
 - otherwise the lead department kind and any co kinds, each through the agency serving the street;
 - no rule, or no serving agency for the lead → the district backstop (区级兜底).
 Units named in `exclude` (those that returned the order) are passed over.
@@ -19,8 +22,8 @@ from datetime import datetime
 from shared.city import Rule
 from shared.city_index import CityIndex
 
-STREET, LEAD, CO, BACKSTOP = "street", "lead", "co", "backstop"
-ANSWERING_ROLES = frozenset({LEAD, STREET, BACKSTOP})
+STREET, LEAD, CO, BACKSTOP, COMMUNITY = "street", "lead", "co", "backstop", "community"
+ANSWERING_ROLES = frozenset({LEAD, STREET, BACKSTOP, COMMUNITY})
 """The roles whose report-back answers the complaint (co-departments only help)."""
 
 
@@ -37,6 +40,8 @@ class RouteDecision:
     reasons: tuple[str, ...]
     matched_rule: Rule | None = None
     refused_pushdown: bool = False
+    refused_to: str = "street"
+    """Which level a refused push-down was aimed at: `street` or `community`."""
 
     @property
     def lead(self) -> Target:
@@ -61,13 +66,18 @@ def route(
     street_code: str,
     exclude: frozenset[str] = frozenset(),
     at: datetime | None = None,
+    community_code: str | None = None,
 ) -> RouteDecision:
-    """Who answers a complaint of `category` at `street_code`, by the rules in force at `at`."""
+    """Who answers a complaint of `category` at `street_code` (in `community_code`, if known), by
+    the rules in force at `at`."""
     check_known(index, category=category, street_code=street_code)
     backstop = Target(index.backstops[index.street_district[street_code]], None, BACKSTOP)
     rule = index.rule_for(category, street_code, at)
     if rule is None:
         return RouteDecision((backstop,), (f"no rule for {category}: district backstop",))
+
+    if rule.community_committee:
+        return _to_committee(index, rule, category, street_code, community_code, exclude, backstop)
 
     if rule.to_street_unit:
         wanted = rule.street_unit or rule.street_unit_kind
@@ -106,3 +116,30 @@ def route(
             targets.append(Target(co[0], co[1], CO))
             reasons.append(f"co {kind}: {co[0]}")
     return RouteDecision(tuple(targets), tuple(reasons), rule)
+
+
+def _to_committee(
+    index: CityIndex,
+    rule: Rule,
+    category: str,
+    street_code: str,
+    community_code: str | None,
+    exclude: frozenset[str],
+    backstop: Target,
+) -> RouteDecision:
+    if category not in index.community_duty_categories:
+        why = (
+            f"{category} is not on the community duty list (社区工作准入清单): may not be pushed down "
+            "to a community committee; district backstop"
+        )
+        return RouteDecision((backstop,), (why,), rule, refused_pushdown=True, refused_to="community")
+    if community_code is None or index.community_street.get(community_code) != street_code:
+        return RouteDecision((backstop,), (f"no community of {street_code} named: backstop",), rule)
+    committee = index.committees[community_code]
+    if committee in exclude:
+        return RouteDecision((backstop,), (f"returned by {committee}: backstop",), rule)
+    return RouteDecision(
+        (Target(committee, None, COMMUNITY),),
+        (f"{category} is on the community duty list: {rule.describe()} → committee: {committee}",),
+        rule,
+    )

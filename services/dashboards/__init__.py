@@ -12,9 +12,17 @@ import orjson
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
+from services.dashboards.departments import departments
+from services.dashboards.hotline import hotline
 from services.dashboards.pipeline import pipeline
+from services.dashboards.streets import streets
 
-DASHBOARDS: dict[str, Callable[[], Dashboard]] = {"pipeline": pipeline}
+DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
+    "hotline": hotline,
+    "departments": departments,
+    "streets": streets,
+    "pipeline": pipeline,
+}
 FOLDER = Path(__file__).resolve().parent.parent.parent / "deploy" / "grafana" / "dashboards"
 
 

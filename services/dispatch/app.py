@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.dispatch.api import ROUTERS
 from services.dispatch.breaches import Breaches
 from services.dispatch.handlers import DispatchHandlers
+from services.dispatch.metrics import queue_job
 from services.dispatch.models import AUDIT, MESSAGING
 from services.dispatch.repository import replies
 from services.dispatch.settings import DispatchSettings
@@ -51,7 +52,13 @@ def build_app(
         tables=MESSAGING,
         consumers=[complaints, clocks],
         on_start=[cache.load_on_start],
-        background=[cache.follow, wakeups.listen, breaches.fire_due_steps, forget_old_replies],
+        background=[
+            cache.follow,
+            wakeups.listen,
+            breaches.fire_due_steps,
+            forget_old_replies,
+            queue_job(cache),  # the queue gauges
+        ],
         ready_checks=[cache.ready_problem],
         audit=AUDIT,
     )

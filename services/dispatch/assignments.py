@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch import extensions, lifecycle, rerouting, returns
+from services.dispatch import extensions, lifecycle, metrics, rerouting, returns
 from services.dispatch.announcements import assignment_fields
 from services.dispatch.leases import HeldByAnother, Lease, lease_after
 from services.dispatch.lifecycle import (
@@ -137,6 +137,7 @@ async def sign_off(session: AsyncSession, *, assignment_id: str, actor: Actor, w
         session, AssignmentSignedOff(**assignment_fields(a, at=now)), correlation_id=a.complaint_id
     )
     log.info("dispatch.assignment_signed_off", assignment_id=a.id, unit=a.unit_code)
+    metrics.note_signed_off(a.department_code, a.role, queued_at=a.queued_at, at=now)
     return a
 
 
@@ -211,6 +212,7 @@ async def return_order(
     event = AssignmentReturned(**assignment_fields(a, at=now), reason=reason, returns=len(returned))
     await work.outbox.add(session, event, correlation_id=a.complaint_id)
     log.info("dispatch.assignment_returned", assignment_id=a.id, unit=a.unit_code, reason=reason)
+    metrics.note_returned(a.department_code, a.role, reason)
     if whistle.status == WHISTLE_OPEN:
         await rerouting.reroute(
             session,

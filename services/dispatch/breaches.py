@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch import escalation, lifecycle
+from services.dispatch import escalation, lifecycle, metrics
 from services.dispatch.announcements import assignment_fields, queued
 from services.dispatch.assignments import view_of
 from services.dispatch.models import Assignment, EscalationStepRow, Whistle
@@ -139,6 +139,7 @@ class Breaches:
             )
             await self.outbox.add(session, escalated, correlation_id=whistle.complaint_id)
         log.info("dispatch.escalation_fired", step_id=row.id, action=row.action, whistle_id=whistle.id)
+        metrics.ESCALATIONS.labels(row.action, row.stage).inc()
 
     async def _backstop_joins(
         self, session: AsyncSession, whistle: Whistle, *, index: CityIndex, now: datetime

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.dispatch import leases
+from services.dispatch import leases, metrics
 from services.dispatch.models import Assignment
 from services.dispatch.repository import claims as claim_rows
 from services.dispatch.wakeups import Wakeups
@@ -60,6 +60,7 @@ async def claim(
             )
         if items:
             log.debug("dispatch.claimed", department=department_code, worker=worker, items=len(items))
+            metrics.CLAIMED.labels(department_code).inc(len(items))
             return Claimed(items, until)
         remaining = deadline - loop.time()
         if remaining <= 0:

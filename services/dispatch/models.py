@@ -44,6 +44,8 @@ class Whistle(Base):
         UniqueConstraint("complaint_id", "round"),
         Index("ix_whistles_street_issued", "street_code", "issued_at", "id"),
         Index("ix_whistles_district_issued", "district_code", "issued_at", "id"),
+        Index("ix_whistles_community_issued", "community_code", "issued_at", "id"),
+        Index("ix_whistles_parent_whistle_id", "parent_whistle_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -58,6 +60,9 @@ class Whistle(Base):
     reasons: Mapped[list[str]] = mapped_column(ARRAY(Text))
     visit_required: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     parent_whistle_id: Mapped[str | None] = mapped_column(String(36))
+    """The whistle this one answers: a street whistling departments for a community's whistle."""
+    community_code: Mapped[str | None] = mapped_column(String(64))
+    """The community the matter is in: the complaint's, or the one that blew its own whistle (社区吹哨)."""
     # A street's own whistle: what the street wrote, where, why, and which client blew it. The
     # street's text stays here (never on a topic or in a log line).
     description: Mapped[str | None] = mapped_column(Text)
@@ -209,11 +214,14 @@ class ActionReply(Base):
 class RefusedPushdown(Base):
     """Audit: a matter on or off the street duty list handed to the wrong level — a rule that tried to
     push an off-list matter down to the street (`pushdown`), or a street whistling departments for its
-    own duty-list work (`street_whistle`)."""
+    own duty-list work (`street_whistle`); and the same at the community level: a rule or a street's
+    whistle handing a matter off the community duty list to a committee (`community_pushdown`), a
+    community whistling for its own duty-list work (`community_whistle`)."""
 
     __tablename__ = "refused_pushdowns"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16), server_default="pushdown")
+    kind: Mapped[str] = mapped_column(String(24), server_default="pushdown")
+    community_code: Mapped[str | None] = mapped_column(String(64))
     complaint_id: Mapped[str | None] = mapped_column(String(36), index=True)
     client_id: Mapped[str | None] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(64))

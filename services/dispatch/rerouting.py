@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch import returns
+from services.dispatch import metrics, returns
 from services.dispatch.announcements import queued, ref
 from services.dispatch.lifecycle import QUEUED, is_open
 from services.dispatch.models import Assignment, Whistle
@@ -87,6 +87,7 @@ async def reroute(
     if not plan.existing:
         await outbox.add(session, queued(target, whistle), correlation_id=whistle.complaint_id)
         await signals.work_queued(session, [target.department_code])
+    metrics.REROUTES.labels("backstop" if plan.to_backstop else "unit").inc()
     log.info(
         "dispatch.assignment_rerouted",
         whistle_id=whistle.id,

@@ -95,7 +95,25 @@ class StreetWhistleIn(Body):
     location: LocationIn = Field(default_factory=LocationIn)
     urgency: Urgency | None = None
     departments: list[str] = Field(default_factory=list, max_length=10)
+    communities: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="community committees handed the matter (only for one on the community duty list)",
+    )
     reason: str = Field(min_length=1, max_length=2000, description="why the street cannot solve it alone")
+    parent_whistle_id: str | None = Field(
+        default=None, max_length=36, description="the community's whistle this one answers"
+    )
+
+
+class CommunityWhistleIn(Body):
+    """社区吹哨: a community committee summons its street for a matter it cannot solve alone."""
+
+    category: str = Field(max_length=64)
+    description: str = Field(min_length=1, max_length=4000)
+    location: LocationIn = Field(default_factory=LocationIn)
+    urgency: Urgency | None = None
+    reason: str = Field(min_length=1, max_length=2000, description="why the community cannot solve it alone")
 
 
 # --- answers ---
@@ -143,6 +161,17 @@ class EscalationOut(BaseModel):
     detail: str | None
 
 
+class ChainLinkOut(BaseModel):
+    whistle_id: str
+    parent_whistle_id: str | None
+    kind: str
+    street_code: str
+    community_code: str | None
+    status: str
+    issued_at: datetime
+    units: list[str]
+
+
 class WhistleOut(BaseModel):
     id: str
     complaint_id: str
@@ -163,6 +192,11 @@ class WhistleOut(BaseModel):
     blown_by: str | None = None
     assignments: list[AssignmentOut]
     escalations: list[EscalationOut] = Field(default_factory=list)
+    parent_whistle_id: str | None = None
+    community_code: str | None = None
+    chain: list[ChainLinkOut] = Field(default_factory=list)
+    """The chain this whistle is part of (community → street → departments), root first; empty
+    for a whistle that stands alone."""
 
 
 class QueuePage(BaseModel):

@@ -7,9 +7,11 @@
   summons the departments it names, each through the agency of that department serving the street
   (the first named leads, the others are co-departments), or else whom the routing rules name. A
   matter on the street's own duty list that names no department is the street's own work: refused.
-- A whistle asks for a visit (报到 on site, so SLA runs a report_in clock) when it is a street's own
-  whistle (the summoned agencies must report in), when its category is on the street duty list (the
-  street's unit goes there), or when its urgency is emergency or urgent.
+- A community's own whistle (社区吹哨, `community_whistle`) summons its street: see
+  `community_summons`; a complaint the rules hand to a community committee is `duty_community`.
+- A whistle asks for a visit (报到 on site, so SLA runs a report_in clock) when it is a street's or a
+  community's own whistle (the summoned units must report in), when its category is on the street
+  duty list (the street's unit goes there), or when its urgency is emergency or urgent.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from services.dispatch.returns import duty_item_of
 from shared.city_index import CityIndex
 from shared.errors import Unprocessable
 from shared.events import WhistleKind
-from shared.routing import BACKSTOP, CO, LEAD, STREET, RouteDecision, Target, route
+from shared.routing import BACKSTOP, CO, COMMUNITY, LEAD, STREET, RouteDecision, Target, route
 
 VISIT_URGENCIES = frozenset({"emergency", "urgent"})
 
@@ -32,11 +34,14 @@ def whistle_kind(decision: RouteDecision) -> WhistleKind:
         return "duty_street"
     if role == BACKSTOP:
         return "backstop"
+    if role == COMMUNITY:
+        return "duty_community"
     return "department"
 
 
 def visit_required(index: CityIndex, *, category: str, urgency: str, kind: WhistleKind) -> bool:
-    return kind == "street_whistle" or category in index.duty_categories or urgency in VISIT_URGENCIES
+    own_whistle = kind in ("street_whistle", "community_whistle")
+    return own_whistle or category in index.duty_categories or urgency in VISIT_URGENCIES
 
 
 def street_whistle_targets(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dispatch import summons
+from services.dispatch import community_summons, metrics, summons
 from services.dispatch.announcements import assignment_fields
 from services.dispatch.lifecycle import QUEUED, WHISTLE_OPEN, WHISTLE_SUPERSEDED, WITHDRAWN
 from services.dispatch.models import Assignment
@@ -33,7 +33,7 @@ from shared.events import (
 )
 from shared.logging import get_logger
 from shared.messaging_tables import Outbox
-from shared.routing import Target, route
+from shared.routing import CO, Target, route
 
 log = get_logger(__name__)
 
@@ -119,6 +119,7 @@ async def issue(session: AsyncSession, *, summons_: Summons, index: CityIndex, o
         kind=s.kind,
         district_code=s.district_code,
         round=s.round,
+        parent_whistle_id=s.extra.get("parent_whistle_id"),
         visit_required=visit,
     )
     await outbox.add(session, issued, correlation_id=s.complaint_id)
@@ -129,6 +130,7 @@ async def issue(session: AsyncSession, *, summons_: Summons, index: CityIndex, o
         kind=s.kind,
         units=[r.unit_code for r in refs],
     )
+    metrics.note_issued(s.kind, s.district_code)
     return whistle_id
 
 
@@ -136,7 +138,12 @@ async def dispatch_complaint(
     *, session: AsyncSession, complaint: Complaint, index: CityIndex, outbox: Outbox, round: int = 1
 ) -> str | None:
     """Issue the whistle of a round for a complaint; None if that round already has one."""
-    decision = route(index, category=complaint.category, street_code=complaint.street_code)
+    decision = route(
+        index,
+        category=complaint.category,
+        street_code=complaint.street_code,
+        community_code=complaint.community_code,
+    )
     whistle_id = await issue(
         session,
         summons_=Summons(
@@ -149,32 +156,56 @@ async def dispatch_complaint(
             kind=summons.whistle_kind(decision),
             targets=decision.targets,
             reasons=decision.reasons,
+            extra=dict(community_code=complaint.community_code),
         ),
         index=index,
         outbox=outbox,
     )
     if whistle_id is not None and decision.refused_pushdown:
-        await _audit_refusal(session, outbox, complaint, "; ".join(decision.reasons), index.version)
+        await _audit_refusal(
+            session, outbox, complaint, "; ".join(decision.reasons), index.version, decision.refused_to
+        )
+    if whistle_id is not None:
+        received_at = complaint.received_at if isinstance(complaint, ComplaintReceived) else complaint.at
+        metrics.note_dispatched(summons.whistle_kind(decision), received_at)
     return whistle_id
 
 
 async def _audit_refusal(
-    session: AsyncSession, outbox: Outbox, complaint: Complaint, reason: str, version: int
+    session: AsyncSession, outbox: Outbox, complaint: Complaint, reason: str, version: int, level: str
 ) -> None:
-    """A matter off the street duty list that a rule would have pushed down: audited and announced."""
+    """A matter off the street (or community) duty list that a rule would have pushed down to the
+    street (or a community committee): audited and announced."""
     now = utcnow()
+    kind = "community_pushdown" if level == "community" else "pushdown"
     values = dict(
         complaint_id=complaint.complaint_id, category=complaint.category, street_code=complaint.street_code
     )
     await whistle_rows.insert_refusal(
-        session, dict(values, kind="pushdown", reason=reason, snapshot_version=version, at=now)
+        session,
+        dict(
+            values,
+            kind=kind,
+            community_code=complaint.community_code if level == "community" else None,
+            reason=reason,
+            snapshot_version=version,
+            at=now,
+        ),
     )
     await outbox.add(
         session,
-        DispatchRefusedPushdown(**values, reason=reason, at=now),
+        DispatchRefusedPushdown(
+            **values, reason=reason, at=now, level="community" if level == "community" else "street"
+        ),
         correlation_id=complaint.complaint_id,
     )
-    log.warning("dispatch.pushdown_refused", complaint_id=complaint.complaint_id, category=complaint.category)
+    log.warning(
+        "dispatch.pushdown_refused",
+        complaint_id=complaint.complaint_id,
+        category=complaint.category,
+        level=level,
+    )
+    metrics.REFUSED.labels(kind).inc()
 
 
 async def redispatch_reopened(
@@ -236,21 +267,38 @@ async def blow(
     extra: dict[str, Any],
     index: CityIndex,
     outbox: Outbox,
+    communities: Sequence[str] = (),
 ) -> str:
-    """Issue a street's own whistle (a complaint id of its own); StreetOwnWork for its own work."""
+    """Issue a street's own whistle (a complaint id of its own); StreetOwnWork for its own work,
+    `community_summons.OffCommunityList` for a matter handed to committees that is not theirs."""
     if category not in index.categories:
         raise Unprocessable(
             f"unknown category {category!r}",
             errors=[{"field": "body.category", "message": "unknown category", "type": "unknown"}],
         )
+    committees = community_summons.committee_targets(
+        index, category=category, street_code=street_code, communities=communities
+    )
     try:
-        targets, reasons = summons.street_whistle_targets(
-            index, category=category, street_code=street_code, departments=departments
+        targets, reasons = (
+            summons.street_whistle_targets(
+                index, category=category, street_code=street_code, departments=departments
+            )
+            if departments or not committees
+            else ((), ())
         )
     except Unprocessable as exc:
         if exc.errors and exc.errors[0].get("type") == "duty_list":
             raise StreetOwnWork(exc.detail, errors=exc.errors) from None
         raise
+    if committees:
+        # One unit answers a whistle: the first committee when the street names no department,
+        # otherwise the committees help (co) the lead department.
+        targets = (
+            *targets,
+            *(Target(t.unit_code, None, CO if targets or i else t.role) for i, t in enumerate(committees)),
+        )
+        reasons = (*reasons, *(f"handed to committee {t.unit_code}" for t in committees))
     whistle_id = await issue(
         session,
         summons_=Summons(
@@ -290,3 +338,4 @@ async def audit_street_refusal(
         ),
     )
     log.warning("dispatch.street_whistle_refused", street_code=street_code, category=category)
+    metrics.REFUSED.labels("street_whistle").inc()

@@ -17,7 +17,14 @@ from services.intake.drafts import Draft
 from services.intake.filing import file_draft
 from services.intake.followup import record_feedback
 from services.intake.merging import undo_merge
-from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED, CONTACT_READS, FOLLOW_UPS
+from services.intake.metrics import (
+    COMPLAINTS_FILED,
+    COMPLAINTS_REFUSED,
+    CONTACT_READS,
+    MERGES,
+    note_follow_up,
+    note_received,
+)
 from services.intake.models import Complaint
 from services.intake.presenting import (
     complaint_out,
@@ -61,6 +68,7 @@ def draft_from(body: ComplaintIn, *, idempotency_key: str | None, filed_by: str)
         lat=loc.lat,
         lon=loc.lon,
         community_code=loc.community_code,
+        sub_area_code=loc.sub_area_code,
         address=loc.address,
         attributes=body.attributes,
         media_urls=[str(u) for u in body.media_urls],
@@ -150,6 +158,7 @@ async def post_complaint(
         COMPLAINTS_REFUSED.labels("v1", str(exc.status)).inc()
         raise
     COMPLAINTS_FILED.labels("v1", body.category, filed.outcome).inc()
+    note_received("v1", filed, ctx.cache.index)
     if not filed.created:
         response.status_code = 200
     response.headers["Location"] = f"/v1/complaints/{filed.complaint.id}"
@@ -165,6 +174,9 @@ async def list_complaints(
     category: str | None = None,
     street: str | None = None,
     community: str | None = None,
+    sub_area: Annotated[
+        str | None, Query(description="a residents' group or building/courtyard unit")
+    ] = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     followup_requested: Annotated[
@@ -193,6 +205,7 @@ async def list_complaints(
         categories=[category] if category else [],
         street=street,
         community=community,
+        sub_area=sub_area,
         created_from=created_from,
         created_to=created_to,
         handled_by_department=department,
@@ -272,7 +285,7 @@ async def post_feedback(
     done = await record_feedback(
         session=session, ctx=ctx, complaint_id=complaint_id, body=body, recorded_by=principal.client_id
     )
-    FOLLOW_UPS.labels(body.satisfaction, done.complaint.status).inc()
+    note_follow_up(body.satisfaction, done.complaint.status)
     return FeedbackOut(
         complaint_id=done.complaint.id,
         status=done.complaint.status,
@@ -310,4 +323,5 @@ async def post_unmerge(
 ) -> ComplaintOut:
     """Undo a merge (operators): the complaint is dispatched on its own."""
     complaint = await undo_merge(session=session, ctx=ctx, complaint_id=complaint_id, by=principal.client_id)
+    MERGES.labels("unmerged").inc()
     return complaint_out(complaint, ctx.cipher, ctx.view_or_none())

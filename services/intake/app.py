@@ -8,6 +8,7 @@ from services.intake.api import router
 from services.intake.body_limit import too_large_response
 from services.intake.context import IntakeContext
 from services.intake.handlers import IntakeHandlers
+from services.intake.metrics import label_sets_job
 from services.intake.models import AUDIT, MESSAGING
 from services.intake.open311.api import ROUTERS as OPEN311_ROUTERS
 from services.intake.settings import IntakeSettings
@@ -40,6 +41,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         refusal=too_large_response,  # Open311's error document under /open311/
         audit=AUDIT,
     )
+    app.state.runtime.background.append(label_sets_job(cache))  # zeros for the city's label sets
     app.state.intake = ctx
     app.state.cipher = ctx.cipher
     return app

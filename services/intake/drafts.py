@@ -28,6 +28,7 @@ class Draft:
     lat: float | None = None
     lon: float | None = None
     community_code: str | None = None
+    sub_area_code: str | None = None
     address: str | None = None
     attributes: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
     media_urls: Sequence[str] = ()
@@ -101,6 +102,14 @@ def check(draft: Draft, view: CityView, locator: Locator) -> Checked | list[Fiel
     if len(draft.description) > MAX_DESCRIPTION:
         problems.append(FieldProblem("description", f"at most {MAX_DESCRIPTION} characters"))
     place = _place(draft, locator, problems)
+    if draft.sub_area_code is not None and view.index.sub_areas.get(draft.sub_area_code) != (
+        place.community_code if place else draft.community_code
+    ):
+        problems.append(
+            FieldProblem(
+                "location.sub_area_code", f"{draft.sub_area_code!r} is not a sub-area of the community"
+            )
+        )
     if problems or place is None or category is None:
         return problems
     return Checked(place=place, urgency=draft.urgency or category.urgency)

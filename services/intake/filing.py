@@ -81,6 +81,7 @@ def prepare(ctx: IntakeContext, draft: Draft, checked: Checked) -> Prepared:
         district_code=place.district_code,
         street_code=place.street_code,
         community_code=place.community_code,
+        sub_area_code=draft.sub_area_code,
         lat=draft.lat,
         lon=draft.lon,
         address_enc=encrypt(draft.address),

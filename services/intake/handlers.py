@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import repository
 from services.intake.context import IntakeContext
+from services.intake.metrics import STATUS_CHANGES
 from services.intake.repository import ComplaintState, Entry
 from services.intake.status import (
     next_status,
@@ -248,6 +249,7 @@ class IntakeHandlers:
             await repository.change(session, target.id, change.values, entry)
         if moved_root is not None:
             log.info("intake.status_changed", complaint_id=complaint.id, status=moved_root, kind=change.kind)
+            STATUS_CHANGES.labels(moved_root).inc()
 
 
 async def _add_units(

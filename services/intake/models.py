@@ -74,6 +74,7 @@ class Complaint(Base):
     district_code: Mapped[str] = mapped_column(String(64))
     street_code: Mapped[str] = mapped_column(String(64), index=True)
     community_code: Mapped[str] = mapped_column(String(64), index=True)
+    sub_area_code: Mapped[str | None] = mapped_column(String(64), index=True)  # 居民小组 / 楼门院
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

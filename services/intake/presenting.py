@@ -50,6 +50,7 @@ def complaint_out(complaint: Complaint, cipher: PiiCipher, view: CityView | None
         district_code=complaint.district_code,
         street_code=complaint.street_code,
         community_code=complaint.community_code,
+        sub_area_code=complaint.sub_area_code,
         lat=lat,
         lon=lon,
         approximate=approximate,

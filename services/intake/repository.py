@@ -175,6 +175,7 @@ class ComplaintFilter:
     categories: Sequence[str] = ()
     street: str | None = None
     community: str | None = None
+    sub_area: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     ids: Sequence[str] = ()
@@ -194,6 +195,8 @@ def filtered(where: ComplaintFilter) -> Select[Complaint]:
         query = query.where(Complaint.street_code == where.street)
     if where.community:
         query = query.where(Complaint.community_code == where.community)
+    if where.sub_area:
+        query = query.where(Complaint.sub_area_code == where.sub_area)
     if where.created_from:
         query = query.where(Complaint.created_at >= where.created_from)
     if where.created_to:

@@ -19,6 +19,11 @@ class Location(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     community_code: str | None = Field(default=None, max_length=64)
+    sub_area_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a residents' group or building/courtyard unit of the community",
+    )
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     address: str | None = Field(default=None, min_length=1, max_length=500)
@@ -83,6 +88,7 @@ class ComplaintOut(BaseModel):
     district_code: str
     street_code: str
     community_code: str
+    sub_area_code: str | None = None  # the residents' group or building/courtyard unit named
     lat: float | None
     lon: float | None
     # True: the position is the community's representative point (placed by community code or

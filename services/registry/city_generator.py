@@ -5,7 +5,9 @@ number of streets, townships and areas per district), 7,000 communities and abou
 Geography is synthetic: the districts are laid out as a 4×4 grid over the Beijing area (roughly
 where they are on the map), each district's streets as a grid inside it and each street's
 communities as a grid of slightly irregular quadrilaterals inside the street, so no two community
-polygons overlap.
+polygons overlap. Each community's households, residents and social workers follow
+`community_measures`: most near the 2,000-household standard, a few super-communities, a few
+understaffed committees, so `GET /v1/structure/health` has something to say.
 
 Everything else comes from the demo city (`data/demo_city/`): its categories, duty list, rules,
 policies and calendar as they are; its street units and departments as templates (each street gets
@@ -247,7 +249,7 @@ class _Geography:
             {
                 "code": f"{code}-{j:02d}",
                 "name": community,
-                "households": self.rng.randrange(300, 6000, 10),
+                **community_measures(random.Random(self.rng.randrange(300, 6000, 10) * 7919 + j)),
                 "polygon": ring,
             }
             for j, (community, ring) in enumerate(zip(names, rings, strict=True), start=1)
@@ -257,6 +259,24 @@ class _Geography:
             for slug, unit, unit_kind in self.units
         ]
         return {"code": code, "name": name, "kind": kind, "units": units, "communities": communities}
+
+
+SUPER_COMMUNITY_SHARE = 0.02
+UNDERSTAFFED_SHARE = 0.05
+
+
+def community_measures(rng: random.Random) -> dict[str, int]:
+    """Households, residents and social workers of one community, spread as Beijing's are: most
+    near 2,000 households, a few super-communities over 5,000, a few committees understaffed."""
+    if rng.random() < SUPER_COMMUNITY_SHARE:
+        households = rng.randrange(5_100, 9_000, 10)
+    else:
+        households = round(min(4_800.0, max(400.0, rng.gauss(2_200, 750))) / 10) * 10
+    residents = round(households * rng.uniform(2.4, 3.1) / 10) * 10
+    workers = max(9, round(households / rng.uniform(112, 148)))
+    if rng.random() < UNDERSTAFFED_SHARE:
+        workers = max(2, int(workers * rng.uniform(0.4, 0.8)))
+    return {"households": households, "residents": residents, "social_workers": workers}
 
 
 def generate_city(scale: str = "beijing", seed: int = 0) -> CityData:
@@ -274,11 +294,12 @@ def generate_city(scale: str = "beijing", seed: int = 0) -> CityData:
             "departments": departments,
             "categories": [c.model_dump() for c in demo.categories],
             "duty_list": [b.model_dump() for b in demo.duty_list],
+            "community_duty_list": [b.model_dump() for b in demo.community_duty_list],
             "rules": _rules(demo, districts),
             "policies": demo.policies.model_dump(),
             "policy_history": [v.model_dump() for v in demo.policy_history],
             "calendar": [o.model_dump() for o in demo.calendar],
-            "clients": _clients(departments, districts),
+            "clients": _clients(departments, districts, demo),
         }
     )
 
@@ -373,9 +394,12 @@ def _rules(demo: CityData, districts: list[_District]) -> list[dict[str, Any]]:
     ]
 
 
-def _clients(departments: list[dict[str, Any]], districts: list[_District]) -> list[dict[str, Any]]:
-    """One demo client per role, department, street and district command centre, each with the
-    secret `demo-<id>-secret`."""
+def _clients(
+    departments: list[dict[str, Any]], districts: list[_District], demo: CityData
+) -> list[dict[str, Any]]:
+    """One demo client per role, department, street and district command centre, and the demo's
+    community clients for the communities that keep their codes, each with the secret
+    `demo-<id>-secret` (not one per generated community: seeding hashes every secret)."""
     clients: list[dict[str, Any]] = [
         {"client_id": kind, "kind": kind} for kind in ("hotline", "admin", "viewer")
     ]
@@ -390,6 +414,12 @@ def _clients(departments: list[dict[str, Any]], districts: list[_District]) -> l
     clients += [
         {"client_id": f"district-{d.spec.code}", "kind": "district", "district": d.spec.code}
         for d in districts
+    ]
+    generated = {c["code"] for d in districts for s in d.streets for c in s["communities"]}
+    clients += [
+        {"client_id": c.client_id, "kind": "community", "community": c.community}
+        for c in demo.clients
+        if c.kind == "community" and c.community in generated
     ]
     return [{**c, "secret": f"demo-{c['client_id']}-secret"} for c in clients]
 

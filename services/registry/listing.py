@@ -180,21 +180,27 @@ async def categories(
 
 
 async def duty_blocks(
-    session: AsyncSession, request: PageRequest, *, category: str | None
-) -> tuple[list[tuple[m.DutyBlock, list[m.DutyItem]]], str | None]:
-    """Blocks with their items (only items covering `category`, and blocks having one, if given)."""
-    query = select(m.DutyBlock)
-    items_query = select(m.DutyItem).order_by(m.DutyItem.position, m.DutyItem.code)
+    session: AsyncSession,
+    request: PageRequest,
+    *,
+    category: str | None,
+    block_model: Any = m.DutyBlock,
+    item_model: Any = m.DutyItem,
+) -> tuple[list[tuple[Any, list[Any]]], str | None]:
+    """Blocks with their items (only items covering `category`, and blocks having one, if given); the
+    street duty list, or the community duty list given its models."""
+    query = select(block_model)
+    items_query = select(item_model).order_by(item_model.position, item_model.code)
     if category is not None:
-        items_query = items_query.where(m.DutyItem.categories.contains([category]))
-        query = query.where(m.DutyBlock.code.in_(items_query.with_only_columns(m.DutyItem.block_code)))
+        items_query = items_query.where(item_model.categories.contains([category]))
+        query = query.where(block_model.code.in_(items_query.with_only_columns(item_model.block_code)))
     if not request.include_retired:
-        items_query = items_query.where(m.DutyItem.retired_at.is_(None))
-    blocks, cursor = await page(session, query, m.DutyBlock.code, request, lifecycle=m.DutyBlock)
+        items_query = items_query.where(item_model.retired_at.is_(None))
+    blocks, cursor = await page(session, query, block_model.code, request, lifecycle=block_model)
     items = (
-        await session.execute(items_query.where(m.DutyItem.block_code.in_([b.code for b in blocks])))
+        await session.execute(items_query.where(item_model.block_code.in_([b.code for b in blocks])))
     ).scalars()
-    by_block: dict[str, list[m.DutyItem]] = {b.code: [] for b in blocks}
+    by_block: dict[str, list[Any]] = {b.code: [] for b in blocks}
     for item in items:
         by_block[item.block_code].append(item)
     return [(b, by_block[b.code]) for b in blocks], cursor

@@ -65,7 +65,12 @@ class Community(Lifecycle, Base):
     street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
     name: Mapped[str] = mapped_column(Text)
     households: Mapped[int] = mapped_column(Integer, default=0)
+    residents: Mapped[int | None] = mapped_column(Integer)
+    area_km2: Mapped[float | None] = mapped_column(Float)
+    social_workers: Mapped[int | None] = mapped_column(Integer)
     polygon: Mapped[list[list[float]]] = mapped_column(JSONB)
+    sub_areas: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    """Residents' groups and building/courtyard units (`shared.city.SubArea`), written with it."""
     # The polygon's bounding box, so the neighbours a changed polygon must not overlap are one query.
     min_lon: Mapped[float] = mapped_column(Float)
     min_lat: Mapped[float] = mapped_column(Float)
@@ -128,6 +133,24 @@ class DutyItem(Lifecycle, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CommunityDutyBlock(Lifecycle, Base):
+    """A block of the community duty list (社区工作准入清单)."""
+
+    __tablename__ = "community_duty_blocks"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CommunityDutyItem(Lifecycle, Base):
+    __tablename__ = "community_duty_items"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    block_code: Mapped[str] = mapped_column(ForeignKey("community_duty_blocks.code"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Rule(Base):
     """A routing rule in force from `effective_from` (NULL: always) until `effective_to` (NULL: open).
 
@@ -143,6 +166,7 @@ class Rule(Base):
     street: Mapped[str | None] = mapped_column(String(64))
     street_unit_kind: Mapped[str | None] = mapped_column(String(32))
     street_unit: Mapped[str | None] = mapped_column(String(64))
+    community_committee: Mapped[bool] = mapped_column(Boolean, server_default="false")
     lead: Mapped[str | None] = mapped_column(String(64))
     co: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -158,7 +182,7 @@ class Policy(Base):
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __tablename__ = "policies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # sla | scoring | dispatch
+    kind: Mapped[str] = mapped_column(String(16))  # sla | scoring | dispatch | structure
     urgency: Mapped[str | None] = mapped_column(String(16))
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)
     effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -184,6 +208,7 @@ class ApiClient(Base):
     department: Mapped[str | None] = mapped_column(String(64))
     street: Mapped[str | None] = mapped_column(String(64))
     district: Mapped[str | None] = mapped_column(String(64))
+    community: Mapped[str | None] = mapped_column(String(64))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

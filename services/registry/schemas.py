@@ -15,6 +15,8 @@ from shared.city import (
     Duration,
     EscalationStep,
     Point,
+    StructurePolicy,
+    SubArea,
     UnitKind,
     Urgency,
 )
@@ -104,15 +106,23 @@ class CommunityIn(RequestBody):
     code: Code
     street: Code
     name: Name
-    households: int = Field(default=0, ge=0)
+    households: int = Field(default=0, ge=0, le=10_000_000)
+    residents: int | None = Field(default=None, ge=0, le=100_000_000)
+    area_km2: float | None = Field(default=None, gt=0, le=100_000)
+    social_workers: int | None = Field(default=None, ge=0, le=1_000_000)
     polygon: list[Point] = Field(min_length=4)
+    sub_areas: list[SubArea] = Field(default_factory=list)
 
 
 class CommunityPatch(RequestBody):
     street: Code | None = None
     name: Name | None = None
-    households: int | None = Field(default=None, ge=0)
+    households: int | None = Field(default=None, ge=0, le=10_000_000)
+    residents: int | None = Field(default=None, ge=0, le=100_000_000)
+    area_km2: float | None = Field(default=None, gt=0, le=100_000)
+    social_workers: int | None = Field(default=None, ge=0, le=1_000_000)
     polygon: list[Point] | None = Field(default=None, min_length=4)
+    sub_areas: list[SubArea] | None = None
 
 
 class CommunityOut(Lifecycle):
@@ -121,6 +131,10 @@ class CommunityOut(Lifecycle):
     district_code: str
     name: str
     households: int
+    residents: int | None = None
+    area_km2: float | None = None
+    social_workers: int | None = None
+    sub_areas: list[dict[str, Any]] = Field(default_factory=list)
     bbox: list[float] = Field(min_length=4, max_length=4)
     """[min_lon, min_lat, max_lon, max_lat] (a list in the schema: OpenAPI tools read tuples poorly)"""
 
@@ -274,6 +288,8 @@ class DutyBlockOut(Lifecycle):
 class RuleTarget(RequestBody):
     street_unit_kind: UnitKind | None = None
     street_unit: Code | None = None
+    community_committee: bool = False
+    """The committee of the complaint's community (only for a matter on the community duty list)."""
     lead: Code | None = None
     co: list[Code] = Field(default_factory=list)
 
@@ -292,6 +308,7 @@ class RulePatch(RequestBody):
 
     street_unit_kind: UnitKind | None = None
     street_unit: Code | None = None
+    community_committee: bool | None = None
     lead: Code | None = None
     co: list[Code] | None = None
     effective_from: AwareDatetime | None = None
@@ -304,6 +321,7 @@ class RuleOut(_Out):
     street: str | None
     street_unit_kind: str | None
     street_unit: str | None
+    community_committee: bool = False
     lead: str | None
     co: list[str]
     effective_from: datetime | None
@@ -340,12 +358,20 @@ class ScoringPolicyIn(RequestBody):
 class DispatchPolicyIn(RequestBody):
     bounce_limit: int = Field(default=2, ge=1)
     escalation: list[EscalationStep] = Field(default_factory=lambda: list(DEFAULT_ESCALATION))
+    community_whistle_desk: list[Code] = Field(default_factory=lambda: ["grid-centre", "citizen-centre"])
+    effective_from: AwareDatetime | None = None
+
+
+class StructurePolicyIn(StructurePolicy):
+    """The structure's size standards (`shared.city.StructurePolicy`), in force from `effective_from`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     effective_from: AwareDatetime | None = None
 
 
 class PolicyOut(_Out):
     id: int
-    kind: Literal["sla", "scoring", "dispatch"]
+    kind: Literal["sla", "scoring", "dispatch", "structure"]
     urgency: str | None
     body: dict[str, Any]
     effective_from: datetime | None

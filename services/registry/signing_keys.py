@@ -121,6 +121,8 @@ def _claims(client: ApiClient, scopes: frozenset[str], now: datetime) -> dict[st
         claims["street"] = client.street
     if client.district:
         claims["district"] = client.district
+    if client.community:
+        claims["community"] = client.community
     return claims
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.sla.api import ROUTERS
 from services.sla.closing import PeriodCloser
 from services.sla.handlers import SlaHandlers
+from services.sla.metrics import tallies_job
 from services.sla.models import AUDIT, MESSAGING
 from services.sla.settings import SlaSettings
 from services.sla.timers import Timer
@@ -55,7 +56,7 @@ def build_app(settings: SlaSettings | None = None) -> FastAPI:
         tables=MESSAGING,
         consumers=[consumer],
         on_start=[cache.load_on_start],
-        background=[cache.follow, timer, period_closer],
+        background=[cache.follow, timer, period_closer, tallies_job(cache)],
         ready_checks=[cache.ready_problem],
         audit=AUDIT,
     )

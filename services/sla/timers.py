@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.sla.metrics import FIRE_LATENESS, TIMERS_FIRED
+from services.sla.metrics import FIRE_LATENESS, TIMERS_FIRED, count_fired
 from services.sla.repository import clocks as clock_rows
 from services.sla.timekeeping import EventSink, Timekeeper, clock_event_fields
 from shared.aio import sleep_unless
@@ -51,6 +51,7 @@ async def fire_due(
                 # A merged complaint's clocks were cancelled, so a clock that fires is not merged.
                 await keeper.judge_into_measure(session, None, clock)
             TIMERS_FIRED.labels(kind, clock.stage).inc()
+            count_fired(kind, clock.stage, clock.department_code, clock.role)
             FIRE_LATENESS.labels(kind).observe(
                 max(0.0, (now - (clock.warn_at if kind == "warning" else clock.due_at)).total_seconds())
             )

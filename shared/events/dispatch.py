@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.city import Urgency
 from shared.events.envelope import WHISTLES, Payload
 
-Role = Literal["lead", "co", "street", "backstop"]
+Role = Literal["lead", "co", "street", "backstop", "community"]
 
 
 class AssignmentRef(BaseModel):
@@ -21,9 +21,12 @@ class AssignmentRef(BaseModel):
     role: Role
 
 
-WhistleKind = Literal["duty_street", "department", "backstop", "street_whistle", "community_whistle"]
+WhistleKind = Literal[
+    "duty_street", "department", "backstop", "street_whistle", "community_whistle", "duty_community"
+]
 """How a whistle came about: a duty-list matter for the street's own unit, departments summoned by
-the rules, the district backstop (no owner), a street's own whistle (吹哨) or a community's."""
+the rules, the district backstop (no owner), a street's own whistle (吹哨), a community's (社区吹哨),
+or a community duty-list matter for the community's committee."""
 
 
 class WhistleIssued(Payload):
@@ -188,3 +191,5 @@ class DispatchRefusedPushdown(Payload):
     street_code: str
     reason: str
     at: datetime
+    # Which level the refused rule aimed at: the street, or a community committee.
+    level: Literal["street", "community"] = "street"

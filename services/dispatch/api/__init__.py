@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.dispatch.api import assignments, extensions, queues, whistles
+from services.dispatch.api import assignments, communities, extensions, queues, whistles
 
-ROUTERS: list[APIRouter] = [whistles.router, queues.router, assignments.router, extensions.router]
+ROUTERS: list[APIRouter] = [
+    whistles.router,
+    communities.router,
+    queues.router,
+    assignments.router,
+    extensions.router,
+]
 
 __all__ = ["ROUTERS"]

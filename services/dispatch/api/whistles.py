@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.dispatch import whistles
+from services.dispatch import communities, community_summons, whistles
 from services.dispatch.api import cursors
+from services.dispatch.api.chained import whistles_out
 from services.dispatch.api.deps import Blower, IdempotencyKey, Reader, city_index
 from services.dispatch.api.idempotency import fingerprint, once
 from services.dispatch.api.views import whistle_out
@@ -28,6 +29,7 @@ from shared.access import (
     check_may_blow_whistle,
     check_may_read_district,
     check_may_read_street,
+    may_read_community_whistles,
     may_read_whistles,
 )
 from shared.errors import Forbidden, NotFound, Unprocessable
@@ -36,7 +38,7 @@ from shared.snapshot_cache import SnapshotCache
 
 router = APIRouter(prefix="/v1", tags=["whistles"])
 
-WHISTLE_READERS = frozenset({"department", "street", "district", "admin", "viewer"})
+WHISTLE_READERS = frozenset({"department", "street", "district", "community", "admin", "viewer"})
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -47,19 +49,22 @@ async def complaint_whistles(session: SessionDep, principal: Reader, complaint_i
     if principal.kind not in WHISTLE_READERS:
         raise Forbidden(f"a {principal.kind or 'unbound'} client does not read whistles")
     found = await whistle_rows.whistles_of(session, complaint_id)
-    if found and not may_read_whistles(
-        principal,
-        street_code=found[0].street_code,
-        district_code=found[0].district_code,
-        departments={a.department_code for w in found for a in w.assignments},
+    if (
+        found
+        and not may_read_whistles(
+            principal,
+            street_code=found[0].street_code,
+            district_code=found[0].district_code,
+            departments={a.department_code for w in found for a in w.assignments},
+        )
+        and not may_read_community_whistles(principal, community_codes={w.community_code for w in found})
     ):
         raise Forbidden(f"this client was not summoned for complaint {complaint_id}")
     return await _out(session, found, principal)
 
 
 async def _out(session: SessionDep, found: list[Whistle] | Any, principal: Principal) -> list[WhistleOut]:
-    steps = await step_rows.steps_of(session, [w.id for w in found])
-    return [whistle_out(w, principal=principal, steps=steps) for w in found]
+    return await whistles_out(session, found, principal)
 
 
 def _district_of(request: Request, street_code: str) -> str:
@@ -87,6 +92,10 @@ async def blow_whistle(
     index = city_index(request)
 
     async def run() -> WhistleOut:
+        if body.parent_whistle_id is not None:
+            await communities.check_parent(
+                session, parent_whistle_id=body.parent_whistle_id, street_code=street_code
+            )
         try:
             whistle_id = await whistles.blow(
                 session,
@@ -94,6 +103,7 @@ async def blow_whistle(
                 category=body.category,
                 urgency=body.urgency,
                 departments=body.departments,
+                communities=body.communities,
                 index=index,
                 outbox=runtime.outbox,
                 extra=dict(
@@ -101,8 +111,22 @@ async def blow_whistle(
                     location=body.location.model_dump(exclude_none=True),
                     reason=body.reason,
                     blown_by=principal.client_id,
+                    parent_whistle_id=body.parent_whistle_id,
                 ),
             )
+        except community_summons.OffCommunityList as exc:
+            async with runtime.sessions() as own, own.begin():
+                await communities.audit_refusal(
+                    own,
+                    kind="community_pushdown",
+                    street_code=street_code,
+                    community_code=None,
+                    category=body.category,
+                    client_id=principal.client_id,
+                    reason=exc.detail,
+                    version=index.version,
+                )
+            raise
         except whistles.StreetOwnWork as exc:
             async with runtime.sessions() as own, own.begin():
                 await whistles.audit_street_refusal(
@@ -116,7 +140,8 @@ async def blow_whistle(
             raise
         blown = await whistle_rows.whistle(session, whistle_id)
         assert blown is not None
-        return whistle_out(blown, principal=principal)
+        (out,) = await whistles_out(session, [blown], principal)
+        return out
 
     return await once(
         session,

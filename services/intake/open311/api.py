@@ -20,7 +20,7 @@ from services.intake import repository, timeline_repository
 from services.intake.city_view import attribute_defs
 from services.intake.context import IntakeContext
 from services.intake.filing import file_draft
-from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED
+from services.intake.metrics import COMPLAINTS_FILED, COMPLAINTS_REFUSED, note_received
 from services.intake.open311 import rendering as fmt311
 from services.intake.open311.documents import (
     EXTENSIONS_URL,
@@ -151,6 +151,7 @@ async def post_request(request: Request, fmt: str) -> Response:
         COMPLAINTS_REFUSED.labels("open311", str(400 if exc.status == 422 else exc.status)).inc()
         raise
     COMPLAINTS_FILED.labels("open311", parsed.category, filed.outcome).inc()
+    note_received("open311", filed, ctx.cache.index)
     complaint = filed.complaint
     notice = (
         f"merged into {complaint.merged_into}, reported by the same residents"

@@ -21,6 +21,7 @@ from services.registry.changes.flow import (
 from services.registry.city_validation import (
     CommunityShape,
     CommunityShapes,
+    sub_area_problems,
     validate_community_polygon,
     validate_polygon,
 )
@@ -34,7 +35,7 @@ from services.registry.schemas import (
     StreetUnitIn,
     StreetUnitPatch,
 )
-from shared.city import Point
+from shared.city import Community, Point, SubArea
 from shared.events import utcnow
 
 Written = tuple[Any, int]
@@ -192,17 +193,33 @@ async def _polygon_problems(
     problems.extend(validate_community_polygon(polygon, neighbours, "polygon", code))
 
 
+async def _sub_area_problems(
+    session: AsyncSession, problems: Problems, code: str, polygon: list[Point], sub_areas: list[SubArea]
+) -> None:
+    """Sub-areas inside the community, their codes unique here and in every other community."""
+    shape = Community(code=code, name=code, polygon=polygon, sub_areas=sub_areas)
+    problems.extend(sub_area_problems(shape))
+    codes = [a.code for a in sub_areas]
+    for taken in await repository.sub_areas_taken(session, codes, exclude=code):
+        problems.add(f"sub_areas[{codes.index(taken)}].code", f"sub-area {taken!r} already exists")
+
+
 async def create_community(session: AsyncSession, body: CommunityIn) -> Written:
     async def apply(problems: Problems) -> m.Community:
         await must_be_new(session, problems, m.Community, body.code, "community")
         await live_reference(session, problems, m.Street, body.street, "street", "street")
         await _polygon_problems(session, problems, body.polygon, None)
+        await _sub_area_problems(session, problems, body.code, body.polygon, body.sub_areas)
         row = m.Community(
             code=body.code,
             street_code=body.street,
             name=body.name,
             households=body.households,
+            residents=body.residents,
+            area_km2=body.area_km2,
+            social_workers=body.social_workers,
             polygon=_ring(body.polygon),
+            sub_areas=[a.model_dump(mode="json", exclude_none=True) for a in body.sub_areas],
             **repository.bbox(body.polygon),
         )
         if not problems:
@@ -222,11 +239,23 @@ async def update_community(session: AsyncSession, code: str, body: CommunityPatc
             row.name = body.name
         if body.households is not None:
             row.households = body.households
+        for column in ("residents", "area_km2", "social_workers"):
+            if column in body.model_fields_set:
+                setattr(row, column, getattr(body, column))
         if body.polygon is not None:
             await _polygon_problems(session, problems, body.polygon, code)
             row.polygon = _ring(body.polygon)  # type: ignore[assignment]
             for column, value in repository.bbox(body.polygon).items():
                 setattr(row, column, value)
+        if body.polygon is not None or body.sub_areas is not None:
+            sub_areas = (
+                body.sub_areas
+                if body.sub_areas is not None
+                else [SubArea.model_validate(a) for a in row.sub_areas]
+            )
+            polygon = body.polygon if body.polygon is not None else [tuple(p) for p in row.polygon]
+            await _sub_area_problems(session, problems, code, polygon, sub_areas)  # type: ignore[arg-type]
+            row.sub_areas = [a.model_dump(mode="json", exclude_none=True) for a in sub_areas]
         return row
 
     return await write(session, changed="communities", reason=f"community {code} updated", apply=apply)

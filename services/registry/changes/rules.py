@@ -26,8 +26,9 @@ from services.registry.schemas import (
     RulePatch,
     ScoringPolicyIn,
     SlaPolicyIn,
+    StructurePolicyIn,
 )
-from shared.city import DispatchPolicy, ScoringPolicy, Urgency
+from shared.city import DispatchPolicy, ScoringPolicy, StructurePolicy, Urgency
 from shared.errors import Conflict
 from shared.events import utcnow
 
@@ -35,6 +36,7 @@ Written = tuple[Any, int]
 CLOCK_SKEW = timedelta(minutes=5)
 _STREET_UNIT_FIELDS = ("street_unit_kind", "street_unit")
 _DEPARTMENT_FIELDS = ("lead", "co")
+_COMMITTEE_FIELDS = ("community_committee",)
 
 
 def _start(
@@ -68,6 +70,7 @@ async def create_rule(session: AsyncSession, body: RuleIn) -> Written:
             street=body.street,
             street_unit_kind=body.street_unit_kind,
             street_unit=body.street_unit,
+            community_committee=body.community_committee,
             lead=body.lead,
             co=list(body.co),
             effective_from=start,
@@ -89,14 +92,19 @@ async def create_rule(session: AsyncSession, body: RuleIn) -> Written:
 
 def new_target(old: m.Rule, body: RulePatch) -> dict[str, Any]:
     """The old target with the patch applied; naming a lead drops the street unit and vice versa."""
-    fields = (*_STREET_UNIT_FIELDS, *_DEPARTMENT_FIELDS)
+    fields = (*_STREET_UNIT_FIELDS, *_DEPARTMENT_FIELDS, *_COMMITTEE_FIELDS)
     given = {f: getattr(body, f) for f in body.model_fields_set if f in fields}
     target: dict[str, Any] = {f: getattr(old, f) for f in fields}
     if given.get("lead"):
-        target.update(street_unit_kind=None, street_unit=None)
+        target.update(street_unit_kind=None, street_unit=None, community_committee=False)
     if given.get("street_unit_kind") or given.get("street_unit"):
-        target.update(lead=None, co=[])
+        target.update(lead=None, co=[], community_committee=False)
+    if given.get("community_committee"):
+        target.update(lead=None, co=[], street_unit_kind=None, street_unit=None)
     target.update(given)
+    if not target.pop("community_committee"):
+        return target | {"co": list(target["co"] or [])}
+    target["community_committee"] = True
     target["co"] = list(target["co"] or [])
     return target
 
@@ -237,6 +245,21 @@ async def put_dispatch_policy(session: AsyncSession, body: DispatchPolicyIn) -> 
         )
 
     return await write(session, changed="policies", reason="dispatch policy changed", apply=apply)
+
+
+async def put_structure_policy(session: AsyncSession, body: StructurePolicyIn) -> Written:
+    async def apply(problems: Problems) -> m.Policy:
+        policy = StructurePolicy.model_validate(body.model_dump(exclude={"effective_from"}))
+        return await _put_policy(
+            session,
+            problems,
+            kind="structure",
+            urgency=None,
+            body=policy.model_dump(),
+            effective_from=body.effective_from,
+        )
+
+    return await write(session, changed="policies", reason="structure standards changed", apply=apply)
 
 
 async def retire_policy(session: AsyncSession, policy_id: int) -> Written:

@@ -14,14 +14,19 @@ What is checked:
 - references: agency district and served streets, department parent (and no parent cycles), duty
   item categories, client department/street, rule category/district/street and the department kinds
   a rule names as lead or co;
-- rules: exactly one target (a street unit, by kind and/or code suffix, or a lead department kind);
-  only categories on the street duty list (街道职责清单) may go to a street unit, and every street in
-  the rule's scope must have such a unit; a department rule needs, for every street in its scope, an
-  agency of the lead kind and of each co kind serving that street; an effective range that ends
-  after it starts; no two rules for the same category and scope in force at the same time;
+- rules: exactly one target (a street unit, by kind and/or code suffix, the community committee,
+  or a lead department kind); only categories on the street duty list (街道职责清单) may go to a
+  street unit, only those on the community duty list (社区工作准入清单) to a community committee,
+  and every street in the rule's scope must have such a unit; a department rule needs, for every
+  street in its scope, an agency of the lead kind and of each co kind serving that street; an
+  effective range that ends after it starts; no two rules for the same category and scope in force
+  at the same time;
 - policies: an SLA for each urgency, scoring weights summing to 1; policy versions of the same
   policy never in force at the same time;
-- calendar: at most one local override per date.
+- calendar: at most one local override per date;
+- the community level: community duty list codes unique and categories known, sub-areas (居民小组,
+  楼门院) with unique codes and polygons inside their community, community clients naming a known
+  community.
 
 The smaller functions (`validate_polygon`, `validate_community_polygon`, `validate_rule`,
 `validate_rules`, `validate_policies`) check one piece against a `ValidationIndex` of an existing city, so an
@@ -34,6 +39,12 @@ from __future__ import annotations
 from services.registry.city_validation.categories import check_categories, check_duty_list, validate_category
 from services.registry.city_validation.clients import check_clients
 from services.registry.city_validation.codes import check_duplicate_codes
+from services.registry.city_validation.community import (
+    check_community_clients,
+    check_community_duty_list,
+    check_sub_areas,
+    sub_area_problems,
+)
 from services.registry.city_validation.departments import check_departments
 from services.registry.city_validation.geography import (
     check_geography,
@@ -63,13 +74,17 @@ __all__ = [
     "check_calendar",
     "check_categories",
     "check_clients",
+    "check_community_clients",
+    "check_community_duty_list",
     "check_departments",
     "check_duplicate_codes",
     "check_duty_list",
     "check_geography",
     "check_policy_history",
+    "check_sub_areas",
     "find_overlaps",
     "ranges_overlap",
+    "sub_area_problems",
     "validate_category",
     "validate_city",
     "validate_community_polygon",
@@ -90,9 +105,12 @@ def validate_city(city: CityData) -> list[Problem]:
     problems += check_departments(city, index)
     problems += check_categories(city)
     problems += check_duty_list(city, index)
+    problems += check_community_duty_list(city, index)
+    problems += check_sub_areas(city)
     problems += validate_rules(city.rules, index)
     problems += validate_policies(city.policies)
     problems += check_policy_history(city.policy_history)
     problems += check_calendar(city.calendar)
     problems += check_clients(city.clients, index)
+    problems += check_community_clients(city.clients, index)
     return problems

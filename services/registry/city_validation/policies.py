@@ -48,10 +48,14 @@ def check_policy_history(versions: Sequence[PolicyVersion], path: str = "policy_
     seen: dict[str, list[int]] = {}
     for i, version in enumerate(versions):
         vp = f"{path}[{i}]"
-        named = [p for p in (version.sla, version.scoring, version.dispatch) if p is not None]
+        named = [
+            p for p in (version.sla, version.scoring, version.dispatch, version.structure) if p is not None
+        ]
         if len(named) != 1 or (version.sla is None) != (version.urgency is None):
             problems.append(
-                Problem(vp, "a policy version is either an SLA (with urgency), scoring or dispatch")
+                Problem(
+                    vp, "a policy version is either an SLA (with urgency), scoring, dispatch or structure"
+                )
             )
             continue
         if version.scoring is not None:
@@ -65,6 +69,8 @@ def check_policy_history(versions: Sequence[PolicyVersion], path: str = "policy_
             else "scoring"
             if version.scoring is not None
             else "dispatch"
+            if version.dispatch is not None
+            else "structure"
         )
         earlier = seen.setdefault(key, [])
         for j in earlier:

@@ -49,11 +49,25 @@ def validate_rule(rule: Rule, index: ValidationIndex, path: str = "rule") -> lis
             )
         )
         return problems
-    if not rule.to_street_unit and rule.lead is None:
-        problems.append(Problem(path, "rule names neither a street_unit_kind nor a lead department kind"))
+    if rule.community_committee and (rule.to_street_unit or rule.lead is not None):
+        other = "a street unit" if rule.to_street_unit else "a lead department kind"
+        problems.append(
+            Problem(path, f"rule names both the community committee and {other}; it must name exactly one")
+        )
+        return problems
+    if not rule.to_street_unit and rule.lead is None and not rule.community_committee:
+        problems.append(
+            Problem(
+                path,
+                "rule names neither a street_unit_kind nor a lead department kind "
+                "(nor the community committee)",
+            )
+        )
         return problems
 
     streets = index.scope_streets(rule)
+    if rule.community_committee:
+        return problems + _committee_problems(rule, index, path)
     if rule.to_street_unit:
         return problems + _street_unit_problems(rule, index, path, streets)
     return problems + _department_problems(rule, index, path, streets)
@@ -97,6 +111,25 @@ def _street_unit_problems(rule: Rule, index: ValidationIndex, path: str, streets
             )
         elif kind is not None and found != kind:
             problems.append(Problem(f"{path}.street_unit", f"unit {code!r} is of kind {found}, not {kind}"))
+    return problems
+
+
+def _committee_problems(rule: Rule, index: ValidationIndex, path: str) -> list[Problem]:
+    """Only a matter on the community duty list may be handed to a community committee."""
+    problems: list[Problem] = []
+    if rule.co:
+        problems.append(
+            Problem(f"{path}.co", "co departments only go with a lead department, not a community committee")
+        )
+    if rule.category in index.categories and rule.category not in index.city.community_duty_categories:
+        problems.append(
+            Problem(
+                f"{path}.community_committee",
+                f"category {rule.category!r} is not on the community duty list (社区工作准入清单), "
+                "so it cannot be handed to a community committee; "
+                "route it to the street or a lead department",
+            )
+        )
     return problems
 
 

@@ -16,7 +16,7 @@ from services.registry.repository.city_reads import (
     rule_model,
 )
 from services.registry.repository.city_rows import bbox, category_row, replace_city, rule_row
-from services.registry.repository.guards import community_polygons, neighbours, orphans
+from services.registry.repository.guards import community_polygons, neighbours, orphans, sub_areas_taken
 from services.registry.repository.versions import (
     bump_version,
     current_version,
@@ -46,5 +46,6 @@ __all__ = [
     "replace_city",
     "rule_model",
     "rule_row",
+    "sub_areas_taken",
     "version_created_at",
 ]

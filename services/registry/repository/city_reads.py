@@ -32,6 +32,7 @@ from shared.city import (
     SlaPolicy,
     Street,
     StreetUnit,
+    StructurePolicy,
 )
 from shared.errors import Unavailable, Unprocessable
 from shared.events import utcnow
@@ -61,6 +62,7 @@ def rule_model(r: Any) -> Rule:
         street=r.street,
         street_unit_kind=r.street_unit_kind,
         street_unit=r.street_unit,
+        community_committee=r.community_committee,
         lead=r.lead,
         co=list(r.co),
         effective_from=r.effective_from,
@@ -75,6 +77,7 @@ def policy_version(p: Any) -> PolicyVersion:
         sla=SlaPolicy.model_validate(p.body) if p.kind == "sla" else None,
         scoring=ScoringPolicy.model_validate(p.body) if p.kind == "scoring" else None,
         dispatch=DispatchPolicy.model_validate(p.body) if p.kind == "dispatch" else None,
+        structure=StructurePolicy.model_validate(p.body) if p.kind == "structure" else None,
         effective_from=p.effective_from,
         effective_to=p.effective_to,
     )
@@ -111,6 +114,8 @@ def policies_at(history: Sequence[PolicyVersion], at: datetime) -> dict[str, Any
                 found["scoring"] = version.scoring
             elif version.dispatch is not None:
                 found["dispatch"] = version.dispatch  # absent: the defaults
+            elif version.structure is not None:
+                found["structure"] = version.structure  # absent: the defaults
     return found
 
 
@@ -148,7 +153,8 @@ async def load_city(
             category_model(c)
             for c in await _live_rows(session, m.Category, m.Category.position, m.Category.code)
         ],
-        duty_list=await _duty_list(session),
+        duty_list=await _duty_list(session, m.DutyBlock, m.DutyItem),
+        community_duty_list=await _duty_list(session, m.CommunityDutyBlock, m.CommunityDutyItem),
         rules=await load_rules(session, at=at, not_ended=rules_not_ended),
         policies=_complete_policies(history, at or utcnow()),
         policy_history=history,
@@ -195,13 +201,28 @@ async def _communities_by_street(session: AsyncSession) -> dict[str, list[Commun
     communities: dict[str, list[Community]] = defaultdict(list)
     rows = await session.execute(
         select(m.Community.code, m.Community.street_code, m.Community.name, m.Community.households)
-        .add_columns(m.Community.polygon)
+        .add_columns(
+            m.Community.residents,
+            m.Community.area_km2,
+            m.Community.social_workers,
+            m.Community.polygon,
+            m.Community.sub_areas,
+        )
         .where(_live(m.Community))
         .order_by(m.Community.code)
     )
-    for code, street_code, name, households, polygon in rows:
+    for code, street_code, name, households, residents, area, workers, polygon, sub_areas in rows:
         communities[street_code].append(
-            Community(code=code, name=name, households=households, polygon=[tuple(p) for p in polygon])
+            Community(
+                code=code,
+                name=name,
+                households=households,
+                residents=residents,
+                area_km2=area,
+                social_workers=workers,
+                polygon=[tuple(p) for p in polygon],
+                sub_areas=sub_areas,
+            )
         )
     return communities
 
@@ -230,13 +251,13 @@ async def _departments(session: AsyncSession, live_streets: set[str]) -> list[De
     ]
 
 
-async def _duty_list(session: AsyncSession) -> list[DutyBlock]:
+async def _duty_list(session: AsyncSession, block_model: Any, item_model: Any) -> list[DutyBlock]:
     items: dict[str, list[DutyItem]] = defaultdict(list)
-    for i in await _live_rows(session, m.DutyItem, m.DutyItem.position, m.DutyItem.code):
+    for i in await _live_rows(session, item_model, item_model.position, item_model.code):
         items[i.block_code].append(DutyItem(code=i.code, name=i.name, categories=list(i.categories)))
     return [
         DutyBlock(code=b.code, name=b.name, items=items[b.code])
-        for b in await _live_rows(session, m.DutyBlock, m.DutyBlock.position, m.DutyBlock.code)
+        for b in await _live_rows(session, block_model, block_model.position, block_model.code)
     ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import models as m
 from services.registry.client_secrets import hash_secrets
-from shared.city import Category, CityData, Point, PolicyVersion, Rule
+from shared.city import Category, CityData, Community, DutyBlock, Point, PolicyVersion, Rule
 
 # Children before parents: the order the tables are emptied in.
 _TABLES = (
@@ -19,6 +19,8 @@ _TABLES = (
     m.Policy,
     m.DutyItem,
     m.DutyBlock,
+    m.CommunityDutyItem,
+    m.CommunityDutyBlock,
     m.Agency,
     m.Department,
     m.Category,
@@ -109,7 +111,11 @@ async def _write_geography(session: AsyncSession, city: CityData) -> None:
                 "street_code": s.code,
                 "name": c.name,
                 "households": c.households,
+                "residents": c.residents,
+                "area_km2": c.area_km2,
+                "social_workers": c.social_workers,
                 "polygon": [list(p) for p in c.polygon],
+                "sub_areas": sub_area_rows(c),
                 **bbox(c.polygon),
             }
             for _, s in streets
@@ -148,14 +154,21 @@ async def _write_categories_and_duty_list(session: AsyncSession, city: CityData)
     await _insert(
         session, m.Category, [category_row(c) | {"position": i} for i, c in enumerate(city.categories)]
     )
+    await _write_duty_list(session, city.duty_list, m.DutyBlock, m.DutyItem)
+    await _write_duty_list(session, city.community_duty_list, m.CommunityDutyBlock, m.CommunityDutyItem)
+
+
+async def _write_duty_list(
+    session: AsyncSession, blocks: Sequence[DutyBlock], block_model: type[m.Base], item_model: type[m.Base]
+) -> None:
     await _insert(
         session,
-        m.DutyBlock,
-        [{"code": b.code, "name": b.name, "position": i} for i, b in enumerate(city.duty_list)],
+        block_model,
+        [{"code": b.code, "name": b.name, "position": i} for i, b in enumerate(blocks)],
     )
     await _insert(
         session,
-        m.DutyItem,
+        item_model,
         [
             {
                 "code": i.code,
@@ -164,10 +177,14 @@ async def _write_categories_and_duty_list(session: AsyncSession, city: CityData)
                 "categories": list(i.categories),
                 "position": n,
             }
-            for b in city.duty_list
+            for b in blocks
             for n, i in enumerate(b.items)
         ],
     )
+
+
+def sub_area_rows(community: Community) -> list[dict[str, Any]]:
+    return [a.model_dump(mode="json", exclude_none=True) for a in community.sub_areas]
 
 
 async def _write_clients(session: AsyncSession, city: CityData) -> None:
@@ -183,6 +200,7 @@ async def _write_clients(session: AsyncSession, city: CityData) -> None:
                 "department": c.department,
                 "street": c.street,
                 "district": c.district,
+                "community": c.community,
             }
             for c, secret_hash in zip(city.clients, hashes, strict=True)
         ],
@@ -209,6 +227,7 @@ def rule_row(r: Rule) -> dict[str, Any]:
         "street": r.street,
         "street_unit_kind": r.street_unit_kind,
         "street_unit": r.street_unit,
+        "community_committee": r.community_committee,
         "lead": r.lead,
         "co": list(r.co),
         "effective_from": r.effective_from,
@@ -221,6 +240,8 @@ def _policy_rows(city: CityData) -> list[dict[str, Any]]:
         rows = [_version_row(v) for v in city.policy_history]
         if not any(v.dispatch is not None for v in city.policy_history):
             rows.append({"kind": "dispatch", "urgency": None, "body": city.policies.dispatch.model_dump()})
+        if not any(v.structure is not None for v in city.policy_history):
+            rows.append({"kind": "structure", "urgency": None, "body": city.policies.structure.model_dump()})
         return rows
     rows = [
         {"kind": "sla", "urgency": urgency, "body": policy.model_dump(), "effective_from": None}
@@ -228,12 +249,21 @@ def _policy_rows(city: CityData) -> list[dict[str, Any]]:
     ]
     rows.append({"kind": "scoring", "urgency": None, "body": city.policies.scoring.model_dump()})
     rows.append({"kind": "dispatch", "urgency": None, "body": city.policies.dispatch.model_dump()})
+    rows.append({"kind": "structure", "urgency": None, "body": city.policies.structure.model_dump()})
     return rows
 
 
 def _version_row(v: PolicyVersion) -> dict[str, Any]:
-    policy = v.sla or v.scoring or v.dispatch
-    kind = "sla" if v.sla is not None else "scoring" if v.scoring is not None else "dispatch"
+    policy = v.sla or v.scoring or v.dispatch or v.structure
+    kind = (
+        "sla"
+        if v.sla is not None
+        else "scoring"
+        if v.scoring is not None
+        else "dispatch"
+        if v.dispatch is not None
+        else "structure"
+    )
     return {
         "kind": kind,
         "urgency": v.urgency,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry import models as m
@@ -20,6 +21,13 @@ async def orphans(session: AsyncSession) -> list[tuple[str, str]]:
         ("street unit", m.StreetUnit, m.StreetUnit.street_code, "street", m.Street),
         ("agency", m.Agency, m.Agency.department_code, "department", m.Department),
         ("duty item", m.DutyItem, m.DutyItem.block_code, "duty block", m.DutyBlock),
+        (
+            "community duty item",
+            m.CommunityDutyItem,
+            m.CommunityDutyItem.block_code,
+            "community duty block",
+            m.CommunityDutyBlock,
+        ),
     ]
     found: list[tuple[str, str]] = []
     for child, model, parent_column, parent, parent_model in pairs:
@@ -54,6 +62,18 @@ async def neighbours(
     if exclude is not None:
         query = query.where(m.Community.code != exclude)
     return [(code, polygon) for code, polygon in await session.execute(query)]
+
+
+async def sub_areas_taken(session: AsyncSession, codes: list[str], *, exclude: str | None) -> list[str]:
+    """Which of these sub-area codes another live or retired community already uses."""
+    if not codes:
+        return []
+    path: Any = literal_column("'$[*].code'::jsonpath")
+    query = select(func.jsonb_path_query(m.Community.sub_areas, path, type_=JSONB).label("code"))
+    if exclude is not None:
+        query = query.where(m.Community.code != exclude)
+    found = {str(code) for code in (await session.execute(query)).scalars()}
+    return [code for code in codes if code in found]
 
 
 async def community_polygons(session: AsyncSession, street_code: str) -> list[list[list[float]]]:

@@ -66,6 +66,7 @@ async def test_a_seeded_city_reads_back_as_it_was_written(
         ("complex", None),
         (None, None),  # scoring
         (None, None),  # dispatch
+        (None, None),  # structure
     ]
     assert (envelope.type, envelope.payload) == (
         "registry.changed",

@@ -29,8 +29,9 @@ def test_generated_city_has_beijing_sizes(beijing: CityData) -> None:
     assert 6500 <= communities <= 7500
     agencies = sum(len(dept.agencies) for dept in beijing.departments)
     assert 1300 <= agencies <= 1700
-    # the three roles, every department, every street and every district
-    assert len(beijing.clients) == 3 + len(beijing.departments) + 343 + 16
+    # the three roles, every department, every street and every district, the demo's communities
+    demo_communities = sum(1 for c in load_city(DEMO_CITY).clients if c.kind == "community")
+    assert len(beijing.clients) == 3 + len(beijing.departments) + 343 + 16 + demo_communities
     assert Counter(u.kind for u in streets[100].units) == {"office": 6, "enforcement_team": 1, "centre": 3}
 
 
@@ -86,3 +87,15 @@ def test_grid_rings_tile_without_overlap() -> None:
     union = shapely.union_all(polygons)
     minx, miny, maxx, maxy = union.bounds
     assert (minx, miny) == (116.0, 39.0) and maxx == pytest.approx(116.1) and maxy <= 39.05 + 1e-9
+
+
+def test_generated_communities_spread_as_the_health_report_expects(beijing: CityData) -> None:
+    """A few super-communities, a few understaffed committees, most near the standard."""
+    from services.registry.structure_health import health
+
+    findings = health(beijing, beijing.policies.structure)
+    communities = sum(len(s.communities) for d in beijing.districts for s in d.streets)
+    splits = sum(1 for f in findings if f.flag == "super_community")
+    understaffed = sum(1 for f in findings if f.measure == "social_workers" and f.flag == "under")
+    assert 0.005 * communities < splits < 0.05 * communities
+    assert 0.01 * communities < understaffed < 0.1 * communities

@@ -40,6 +40,7 @@ def test_demo_city_is_one_file_per_kind() -> None:
         "city.yaml",
         "clients.yaml",
         "communities.yaml",
+        "community_duty_list.yaml",
         "departments.yaml",
         "districts.yaml",
         "duty_list.yaml",
@@ -246,6 +247,10 @@ def test_demo_clients(demo: CityData) -> None:
     for district in demo.districts:
         client = clients[f"district-{district.code}"]
         assert (client.kind, client.district) == ("district", district.code)
+    communities = [c for d in demo.districts for s in d.streets for c in s.communities]
+    for community in communities:
+        client = clients[f"community-{community.code}"]
+        assert (client.kind, client.community) == ("community", community.code)
     assert all(c.secret == f"demo-{c.client_id}-secret" for c in demo.clients)
     streets = sum(len(d.streets) for d in demo.districts)
-    assert len(clients) == 3 + len(demo.departments) + streets + len(demo.districts)
+    assert len(clients) == 3 + len(demo.departments) + streets + len(demo.districts) + len(communities)
