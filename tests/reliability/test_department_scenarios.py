@@ -51,6 +51,8 @@ async def test_10_two_workers_claim_one_queue_and_an_expired_lease_is_offered_ag
     await finish(stack, "10 (queued before claiming)", hotline, dlq_before=dlq)
     RESULTS.pop()  # the row is the claims' own, below
     holders: dict[str, set[str]] = {}
+    leases: dict[str, tuple[str, datetime]] = {}  # assignment → (worker, lease expiry) of its last claim
+    doubles: list[str] = []
     async with (
         await stack.client("dispatch", "dept-zjw") as one,
         await stack.client("dispatch", "dept-zjw") as two,
@@ -59,13 +61,22 @@ async def test_10_two_workers_claim_one_queue_and_an_expired_lease_is_offered_ag
         for _ in range(20):  # both workers at once, until the queue is empty for both
             first, second = await asyncio.gather(claim(one, "w1"), claim(two, "w2"))
             for worker, page in (("w1", first), ("w2", second)):
+                if not page["items"]:
+                    continue
+                expiry = datetime.fromisoformat(page["lease_expires_at"])
+                now = datetime.now(expiry.tzinfo)
                 for item in page["items"]:
+                    earlier = leases.get(item["id"])
+                    if earlier is not None and earlier[0] != worker and now < earlier[1]:
+                        doubles.append(item["id"])  # handed to a second worker while the first's lease ran
+                    leases[item["id"]] = (worker, expiry)
                     holders.setdefault(item["id"], set()).add(worker)
                     if worker == "w1":
-                        held_by_one[item["id"]] = datetime.fromisoformat(page["lease_expires_at"])
+                        held_by_one[item["id"]] = expiry
+                    else:
+                        held_by_one.pop(item["id"], None)
             if not first["items"] and not second["items"]:
                 break
-        doubles = [a for a, workers in holders.items() if len(workers) > 1]
         assert held_by_one, "the first worker got nothing to hold"
         # The first worker lets its leases run out; the second is offered them again.
         expires = max(held_by_one.values())
