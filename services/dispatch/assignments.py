@@ -10,7 +10,7 @@ state machine (`lifecycle`: 409 with the status and the actions allowed now), ap
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -133,12 +133,28 @@ async def sign_off(session: AsyncSession, *, assignment_id: str, actor: Actor, w
     """A worker of the assigned unit takes the order (签收)."""
     a, status, now = await _take(session, assignment_id, "sign_off", actor)
     a.status, a.signed_off_at = status, now
-    await work.outbox.add(
+    await _announce_signed_off(session, a, now, work.outbox)
+    return a
+
+
+async def announce_signed_off(
+    session: AsyncSession, claimed: Sequence[Assignment], *, outbox: Outbox, now: datetime
+) -> int:
+    """签收 on claiming: the claim signed off the orders that were still queued (their
+    `signed_off_at` is the claim's `now`; orders signed off before, offered again after a lease ran
+    out, stay as they were). Announce those; how many."""
+    signed = [a for a in claimed if a.status == lifecycle.SIGNED_OFF and a.signed_off_at == now]
+    for a in signed:
+        await _announce_signed_off(session, a, now, outbox)
+    return len(signed)
+
+
+async def _announce_signed_off(session: AsyncSession, a: Assignment, now: datetime, outbox: Outbox) -> None:
+    await outbox.add(
         session, AssignmentSignedOff(**assignment_fields(a, at=now)), correlation_id=a.complaint_id
     )
     log.info("dispatch.assignment_signed_off", assignment_id=a.id, unit=a.unit_code)
     metrics.note_signed_off(a.department_code, a.role, queued_at=a.queued_at, at=now)
-    return a
 
 
 async def report_in(

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.dispatch import leases, metrics
+from services.dispatch import assignments, leases, metrics
 from services.dispatch.models import Assignment
 from services.dispatch.repository import claims as claim_rows
 from services.dispatch.wakeups import Wakeups
 from shared.events import utcnow
 from shared.logging import get_logger
+from shared.messaging_tables import Outbox
 
 log = get_logger(__name__)
 
@@ -41,8 +42,10 @@ async def claim(
     max: int,
     wait_seconds: float,
     lease_seconds: int,
+    sign_off: Outbox | None = None,
 ) -> Claimed:
-    """Lease up to `max` of the department's oldest open assignments to `worker`."""
+    """Lease up to `max` of the department's oldest open assignments to `worker`; with `sign_off`
+    (the outbox for the events), sign off (签收) those still queued in the same transaction."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     while True:
@@ -51,8 +54,16 @@ async def claim(
             now = utcnow()
             until = now + timedelta(seconds=lease_seconds)
             items = await claim_rows.claim(
-                session, department_code=department_code, worker=worker, max=max, now=now, until=until
+                session,
+                department_code=department_code,
+                worker=worker,
+                max=max,
+                now=now,
+                until=until,
+                sign_off=sign_off is not None,
             )
+            if items and sign_off is not None:
+                await assignments.announce_signed_off(session, items, outbox=sign_off, now=now)
             next_expiry = (
                 None
                 if items

@@ -36,6 +36,13 @@ class ClaimIn(Body):
     max: int = Field(default=10, ge=1, le=MAX_CLAIM)
     wait_seconds: float = Field(default=0, ge=0, le=MAX_WAIT_SECONDS)
     lease_seconds: int = Field(default=DEFAULT_LEASE_SECONDS, ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)
+    sign_off: bool = Field(
+        default=False,
+        description=(
+            "签收 what the claim hands out, in the same transaction: queued orders come back "
+            "signed_off (one assignment.signed_off each); orders signed off before stay as they are"
+        ),
+    )
 
 
 class ActionIn(Body):

@@ -33,8 +33,11 @@ async def test_bench_claims_signs_off_every_order_once_and_re_offers_expired_lea
         "--database-url", infra.database_url, "--department", "zjw",
         "--assignments", "200", "--workers", "2", "--probe", "5",
     )  # fmt: skip
-    assert report["assignments"] == 200 and report["signed_off"] == 200
+    for mode in ("each", "on-claim"):  # every order signed off, once, either way
+        assert report["modes"][mode]["assignments"] == 200
+        assert report["modes"][mode]["signed_off"] == 200
     assert report["double_claims"] == 0 and report["refused_actions"] == 0
+    assert report["claim_ms_one_worker_alone"]["p50"] is not None
     assert report["reoffered"] == 5
 
 

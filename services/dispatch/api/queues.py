@@ -77,7 +77,8 @@ async def claim(
 ) -> ClaimOut:
     """Lease up to `max` of the department's oldest open assignments to `worker` for
     `lease_seconds`; with none waiting, wait up to `wait_seconds` for work (answering at once when
-    some is committed, or when a lease runs out)."""
+    some is committed, or when a lease runs out). With `sign_off`, the queued orders handed out
+    are signed off (签收) by the claim itself."""
     check_may_claim(principal, department_code)
     claimed = await claims.claim(
         runtime.sessions,
@@ -87,6 +88,7 @@ async def claim(
         max=body.max,
         wait_seconds=body.wait_seconds,
         lease_seconds=body.lease_seconds,
+        sign_off=runtime.outbox if body.sign_off else None,
     )
     return ClaimOut(
         items=[assignment_out(a) for a in claimed.items], lease_expires_at=claimed.lease_expires_at

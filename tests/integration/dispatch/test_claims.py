@@ -134,6 +134,27 @@ async def test_an_action_naming_a_worker_on_an_unheld_assignment_gives_it_the_cl
         assert (await claim(client, "wy"))["items"] == []
 
 
+async def test_a_claim_with_sign_off_signs_off_what_it_hands_out_in_one_step(dispatch: DispatchDb) -> None:
+    complaints = [await dispatch.complaint() for _ in range(3)]
+    async with dispatch.client("dept-zjw") as client:
+        page = await claim(client, "w1", max=2, sign_off=True, lease_seconds=5)
+        assert [a["complaint_id"] for a in page["items"]] == complaints[:2]
+        assert {a["status"] for a in page["items"]} == {"signed_off"}
+        assert all(a["lease"]["worker"] == "w1" for a in page["items"])
+        first = page["items"][0]["id"]
+        refused = await client.post(f"/v1/assignments/{first}/sign-off", json={"worker": "w1"})
+        assert refused.status_code == 409  # signed off already: the claim did it
+        untouched = await claim(client, "w2", max=5)  # without sign_off: the third stays queued
+        assert [(a["complaint_id"], a["status"]) for a in untouched["items"]] == [(complaints[2], "queued")]
+        # a lease running out offers a signed-off order again, as it is (no second sign-off)
+        again = await claim(client, "w3", max=5, sign_off=True, wait_seconds=15)
+    assert {a["id"] for a in again["items"]} == {a["id"] for a in page["items"]}
+    assert {a["status"] for a in again["items"]} == {"signed_off"}
+    for complaint_id in complaints[:2]:
+        assert (await dispatch.types(complaint_id)).count("assignment.signed_off") == 1
+    assert "assignment.signed_off" not in await dispatch.types(complaints[2])
+
+
 async def test_the_queue_pages_over_the_order_it_sorts_by_without_skipping(dispatch: DispatchDb) -> None:
     for _ in range(7):
         await dispatch.complaint()
