@@ -138,9 +138,15 @@ def seed(
 )
 def bench(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help=f"what to measure: {' | '.join(BENCHMARKS)}")],
+    target: Annotated[
+        str, typer.Argument(help=f"what to measure: {' | '.join(BENCHMARKS)} (default: all, in one table)")
+    ] = "all",
 ) -> None:
-    """Run a benchmark and print its figures (`whistle bench registry --help` lists its options)."""
+    """Run a benchmark and print its figures (`whistle bench registry --help` lists its options;
+    `whistle bench` alone runs them all and sets each figure beside this machine's raw limit)."""
+    if target.startswith("-"):  # `whistle bench --quick`: options of the whole run
+        ctx.args.insert(0, target)
+        target = "all"
     if target not in BENCHMARKS:
         raise typer.BadParameter(f"no benchmark for {target!r}; one of {', '.join(BENCHMARKS)}")
     module = importlib.import_module(BENCHMARKS[target])
@@ -148,6 +154,7 @@ def bench(
 
 
 BENCHMARKS = {
+    "all": "services.benchmarks.overall",
     "registry": "services.registry.bench",
     "intake": "services.intake.bench",
     "pipeline": "services.benchmarks.pipeline",

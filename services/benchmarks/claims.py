@@ -40,8 +40,9 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, insert
 
+from services.benchmarks.cpu import settled
 from services.benchmarks.http import Connection
 from services.benchmarks.stack import Target, stack, token
 from services.benchmarks.tallies import ClaimBook, spread
@@ -50,7 +51,6 @@ from services.dispatch.models import Assignment, Whistle
 from services.dispatch.repository import signals
 from services.dispatch.repository import whistles as whistle_rows
 from shared.db import create_engine, sessionmaker
-from shared.messaging_tables import PENDING_WHERE
 
 SEED_BATCH = 2000
 PROBE_LEASE_SECONDS = 5  # the shortest lease dispatch gives
@@ -264,40 +264,6 @@ async def main_phase(
         phase.latencies = run.claim_latencies[latencies:]
         for c in conns:
             await c.close()
-
-
-async def settled(database_url: str, *, within: float = 60) -> None:
-    """Wait until dispatch's outbox is published and the machine is mostly idle again (the events
-    of the phases before consumed downstream), waiting at most `within` seconds."""
-    engine = create_engine(database_url, pool_size=1)
-    deadline = time.monotonic() + within
-    query = text(f"SELECT count(*) FROM dispatch.outbox WHERE {PENDING_WHERE}")
-    try:
-        while time.monotonic() < deadline:
-            async with engine.connect() as conn:
-                backlog = (await conn.execute(query)).scalar_one()
-            if backlog == 0 and await _idle_share(0.5) > 0.7:
-                return
-            await asyncio.sleep(0.5)
-    finally:
-        await engine.dispose()
-
-
-async def _idle_share(seconds: float) -> float:
-    """The share of the machine's CPU time idle over `seconds` (1.0 where /proc/stat is missing)."""
-
-    def idle_total() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            fields = [int(v) for v in stat.readline().split()[1:]]
-        return fields[3] + fields[4], sum(fields)
-
-    try:
-        idle0, total0 = idle_total()
-        await asyncio.sleep(seconds)
-        idle1, total1 = idle_total()
-    except OSError:
-        return 1.0
-    return (idle1 - idle0) / max(1, total1 - total0)
 
 
 async def latency_phase(target: Target, worker_token: str, args: argparse.Namespace, run: Run) -> list[float]:

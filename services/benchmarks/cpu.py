@@ -9,12 +9,17 @@ elsewhere) is simply not listed.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import psutil
+from sqlalchemy import text
+
+from shared.db import create_engine
+from shared.messaging_tables import PENDING_WHERE
 
 SERVICE = re.compile(r"services\.cli serve (\w+)")
 
@@ -94,3 +99,37 @@ def per_second(first: Sample, last: Sample) -> dict[str, float]:
     return {
         part: (last.seconds.get(part, 0.0) - first.seconds.get(part, 0.0)) / wall for part in last.seconds
     }
+
+
+async def settled(database_url: str, *, within: float = 60) -> None:
+    """Wait until dispatch's outbox is published and the machine is mostly idle again (the events
+    of the phases before consumed downstream), waiting at most `within` seconds."""
+    engine = create_engine(database_url, pool_size=1)
+    deadline = time.monotonic() + within
+    query = text(f"SELECT count(*) FROM dispatch.outbox WHERE {PENDING_WHERE}")
+    try:
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                backlog = (await conn.execute(query)).scalar_one()
+            if backlog == 0 and await _idle_share(0.5) > 0.7:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+
+
+async def _idle_share(seconds: float) -> float:
+    """The share of the machine's CPU time idle over `seconds` (1.0 where /proc/stat is missing)."""
+
+    def idle_total() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+
+    try:
+        idle0, total0 = idle_total()
+        await asyncio.sleep(seconds)
+        idle1, total1 = idle_total()
+    except OSError:
+        return 1.0
+    return (idle1 - idle0) / max(1, total1 - total0)

@@ -104,10 +104,21 @@ def in_process(city: CityData, args: argparse.Namespace, report: Report) -> list
         f"{time.perf_counter() - started:.3f} s ({parsed:.3f} s parse)",
     )
 
-    rng = random.Random(args.seed)
-    points = sample_points(city, min(args.queries, 20_000), rng)
+    points, resolve_ns, both_ns = lookups(loaded.city, index, locator, queries=args.queries, seed=args.seed)
+    report.add(f"resolve ({args.queries:,} points)", percentiles(resolve_ns))
+    report.add("resolve + route", percentiles(both_ns))
+    return points
+
+
+def lookups(
+    city: CityData, index: CityIndex, locator: Locator, *, queries: int, seed: int
+) -> tuple[list[Point], list[int], list[int]]:
+    """Time `queries` resolve and resolve + route lookups one by one at random points of the city:
+    the points, and the nanoseconds of each resolve and of each resolve + route."""
+    rng = random.Random(seed)
+    points = sample_points(city, min(queries, 20_000), rng)
     categories = [c.code for c in city.categories]
-    work = [(points[i % len(points)], rng.choice(categories)) for i in range(args.queries)]
+    work = [(points[i % len(points)], rng.choice(categories)) for i in range(queries)]
     for (lon, lat), category in work[:1000]:  # warm up
         place = locator.locate(lon, lat)
         assert place is not None
@@ -123,9 +134,20 @@ def in_process(city: CityData, args: argparse.Namespace, report: Report) -> list
         timed_lookups(work, index, locator, resolve_ns, both_ns, clock)
     finally:
         gc.unfreeze()
-    report.add(f"resolve ({args.queries:,} points)", percentiles(resolve_ns))
-    report.add("resolve + route", percentiles(both_ns))
-    return points
+    return points, resolve_ns, both_ns
+
+
+def route_figures(scale: str, *, queries: int, seed: int = 0) -> dict[str, float]:
+    """p50 / p99 / max in µs of resolve + route at the synthetic city of `scale`, in process."""
+    city = generate_city(scale, seed)
+    index = CityIndex.build(city, 1)
+    _, _, both_ns = lookups(city, index, Locator(city), queries=queries, seed=seed)
+    ordered = sorted(both_ns)
+    return {
+        "p50_us": ordered[len(ordered) // 2] / 1000,
+        "p99_us": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] / 1000,
+        "max_us": ordered[-1] / 1000,
+    }
 
 
 def timed_lookups(
