@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,14 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="a row's id")]
 """A path id of a serial (int4) column: a larger one is refused (422), not sent to PostgreSQL."""
 
 
+def settle_heap() -> None:
+    """Once started: move what the service loaded (the city, its indexes, the code) out of the
+    collector's sight, so that a full collection under load does not rescan it — each such pass
+    over a large heap stalls every request in flight for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     runtime: Runtime,
     *,
@@ -52,6 +61,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        settle_heap()
         try:
             yield
         finally:

@@ -36,7 +36,7 @@ class ServiceSettings(BaseSettings):
     database_url: str | None = None
     kafka_bootstrap_servers: str | None = None
     infra: InfraSettings = Field(default_factory=InfraSettings)
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)
     # Every session: a statement running longer, or a transaction left idle longer, is ended by the
     # server (a frozen process cannot hold locks for ever). 0 turns either off.
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
