@@ -99,8 +99,17 @@ class Firings:
     fired: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
     """clock id → (the instant the timer fired it, when the event reached the broker), per event"""
     strays: int = 0  # events of the run's clocks that were not due (fired early)
+    redelivered: int = 0
+    """copies of an event already read (the same event id: the outbox relay's at-least-once
+    delivery, which every consumer's inbox drops), not a second firing"""
+    _event_ids: set[str] = field(default_factory=set)
 
-    def note(self, clock_id: str, *, at: datetime, emitted: datetime) -> None:
+    def note(self, clock_id: str, *, at: datetime, emitted: datetime, event_id: str | None = None) -> None:
+        if event_id is not None:
+            if event_id in self._event_ids:
+                self.redelivered += 1
+                return
+            self._event_ids.add(event_id)
         if clock_id in self.due:
             self.fired.setdefault(clock_id, []).append((at, emitted))
         else:

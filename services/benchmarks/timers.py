@@ -162,6 +162,7 @@ class BreachWatch:
                         clock_id,
                         at=datetime.fromisoformat(str(envelope.payload["at"])),
                         emitted=datetime.fromtimestamp(record.timestamp / 1000, UTC),
+                        event_id=str(envelope.event_id),
                     )
             if self.firings.due and self.firings.complete():
                 self.complete.set()
@@ -194,6 +195,7 @@ def figures(firings: Firings, *, clocks: int, replicas: int, notes: list[str]) -
         "missed": len(firings.missed),
         "twice": len(firings.twice),
         "fired_early": firings.strays,
+        "redelivered": firings.redelivered,
         "fired_after_deadline_ms": spread(firings.lags(of="fired"), scale=1000),
         "emitted_after_deadline_ms": spread(firings.lags(of="emitted"), scale=1000),
         "notes": notes,
@@ -207,7 +209,8 @@ def _print(report: dict[str, Any]) -> None:
         print(note)
     print(
         f"emitted: {report['emitted']}, missed: {report['missed']}, twice: {report['twice']} "
-        "— target 0 missed, 0 twice"
+        f"— target 0 missed, 0 twice (and {report['redelivered']} copies of an event already read: "
+        "the relay's at-least-once delivery, dropped by every consumer's inbox)"
     )
     print(f"fired after deadline: p50 {fired['p50']} ms, p99 {fired['p99']} ms, max {fired['max']} ms")
     print(

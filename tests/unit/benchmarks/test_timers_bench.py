@@ -56,3 +56,12 @@ def test_clock_ids_name_the_run_and_fit_the_column() -> None:
     assert len(set(ids)) == 1_000_000
     assert all(i.startswith("bench-abcd1234-") for i in ids[:3])
     assert max(len(i) for i in ids) <= 36
+
+
+def test_a_copy_of_an_event_already_read_is_a_redelivery_not_a_second_firing() -> None:
+    firings = Firings({"c1": at(0)})
+    firings.note("c1", at=at(0.1), emitted=at(0.2), event_id="e1")
+    firings.note("c1", at=at(0.1), emitted=at(0.9), event_id="e1")  # the relay published it again
+    assert firings.twice == [] and firings.redelivered == 1
+    firings.note("c1", at=at(0.5), emitted=at(0.6), event_id="e2")  # a second firing
+    assert firings.twice == ["c1"]
