@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,26 +11,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from shared.db import asyncpg_url, create_engine
+from shared.db import create_engine
 from shared.migrations import SERVICES, alembic_config
+from tests.conftest import scratch_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def scratch_db(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    name = f"mig_{uuid.uuid4().hex[:8]}"
-    server = create_engine(infra.database_url, pool_size=1)
-    async with server.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(asyncpg_url(infra.database_url)).set(database=name).render_as_string(hide_password=False)
-    async with server.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await server.dispose()
+    async with scratch_database(infra.database_url, "mig") as url:
+        yield url
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -9,15 +9,13 @@ from fastapi import APIRouter, Query, Request, Response
 from services.dispatch import communities, community_summons
 from services.dispatch.api import cursors
 from services.dispatch.api.chained import whistles_out
-from services.dispatch.api.deps import Blower, IdempotencyKey, Reader, city_index
+from services.dispatch.api.deps import Blower, IdempotencyKey, Reader, check_place_within, city_index
 from services.dispatch.api.idempotency import fingerprint, once
 from services.dispatch.repository import communities as community_rows
 from services.dispatch.repository import whistles as whistle_rows
-from services.dispatch.schemas import CommunityWhistleIn, LocationIn, WhistleOut, WhistlePage
+from services.dispatch.schemas import CommunityWhistleIn, WhistleOut, WhistlePage
 from shared.access import check_may_blow_community_whistle, check_may_read_community
-from shared.errors import Unprocessable
 from shared.service_app import RuntimeDep, SessionDep
-from shared.snapshot_cache import SnapshotCache
 
 router = APIRouter(prefix="/v1", tags=["communities"])
 
@@ -40,7 +38,7 @@ async def blow_community_whistle(
     index = city_index(request)
     street_code = communities.check_community(index, community_code)
     check_may_blow_community_whistle(principal, community_code)
-    _check_location(request, community_code, body.location)
+    check_place_within(request, body.location, level="community", code=community_code)
 
     async def run() -> WhistleOut:
         try:
@@ -84,26 +82,6 @@ async def blow_community_whistle(
         status_code=201,
         run=run,
     )
-
-
-def _check_location(request: Request, community_code: str, location: LocationIn) -> None:
-    """The place of a community's whistle lies in that community."""
-    cache: SnapshotCache = request.app.state.snapshot
-    locator = cache.require().locator
-    place = None
-    if location.community_code is not None:
-        place = locator.by_code(location.community_code)
-        field = "body.location.community_code"
-    elif location.lat is not None and location.lon is not None:
-        place = locator.locate(location.lon, location.lat)
-        field = "body.location"
-    else:
-        return
-    if place is None or place.community_code != community_code:
-        raise Unprocessable(
-            "The whistle's place is not in this community.",
-            errors=[{"field": field, "message": f"not in community {community_code}", "type": "location"}],
-        )
 
 
 @router.get("/communities/{community_code}/whistles", response_model=WhistlePage)

@@ -8,10 +8,12 @@ from fastapi import Header, Request
 
 from services.dispatch.assignments import Actor, Work
 from services.dispatch.models import Assignment
+from services.dispatch.schemas import LocationIn
 from services.dispatch.wakeups import Wakeups
 from shared.access import Owner, Principal, may_act_for_assignment
 from shared.auth import require
 from shared.city_index import CityIndex
+from shared.errors import Unprocessable
 from shared.runtime import Runtime
 from shared.snapshot_cache import SnapshotCache
 
@@ -53,3 +55,23 @@ def actor(request: Request, principal: Principal, worker: str | None) -> Actor:
 
 def work(request: Request, runtime: Runtime) -> Work:
     return Work(index=city_index(request), outbox=runtime.outbox)
+
+
+def check_place_within(request: Request, location: LocationIn, *, level: str, code: str) -> None:
+    """The place of a street's or a community's own whistle lies in that street or community
+    (`level`: `street` or `community`); 422 naming the field otherwise. A location giving neither
+    a community nor a point is left to the schema."""
+    locator = request.app.state.snapshot.require().locator
+    if location.community_code is not None:
+        place = locator.by_code(location.community_code)
+        field = "body.location.community_code"
+    elif location.lat is not None and location.lon is not None:
+        place = locator.locate(location.lon, location.lat)
+        field = "body.location"
+    else:
+        return
+    if place is None or getattr(place, f"{level}_code") != code:
+        raise Unprocessable(
+            f"The whistle's place is not in this {level}.",
+            errors=[{"field": field, "message": f"not in {level} {code}", "type": "location"}],
+        )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.dispatch import communities, community_summons, whistles
 from services.dispatch.api import cursors
 from services.dispatch.api.chained import whistles_out
-from services.dispatch.api.deps import Blower, IdempotencyKey, Reader, city_index
+from services.dispatch.api.deps import Blower, IdempotencyKey, Reader, check_place_within, city_index
 from services.dispatch.api.idempotency import fingerprint, once
 from services.dispatch.api.views import whistle_out
 from services.dispatch.models import Whistle
@@ -19,7 +19,6 @@ from services.dispatch.repository import whistles as whistle_rows
 from services.dispatch.schemas import (
     EscalatedWhistleOut,
     EscalationPage,
-    LocationIn,
     StreetWhistleIn,
     WhistleOut,
     WhistlePage,
@@ -32,9 +31,8 @@ from shared.access import (
     may_read_community_whistles,
     may_read_whistles,
 )
-from shared.errors import Forbidden, NotFound, Unprocessable
+from shared.errors import Forbidden, NotFound
 from shared.service_app import RuntimeDep, SessionDep
-from shared.snapshot_cache import SnapshotCache
 
 router = APIRouter(prefix="/v1", tags=["whistles"])
 
@@ -88,7 +86,7 @@ async def blow_whistle(
     cannot solve alone. 422 for a matter on its own duty list that names no department (audited)."""
     check_may_blow_whistle(principal, street_code)
     _district_of(request, street_code)
-    _check_location(request, street_code, body.location)
+    check_place_within(request, body.location, level="street", code=street_code)
     index = city_index(request)
 
     async def run() -> WhistleOut:
@@ -151,26 +149,6 @@ async def blow_whistle(
         status_code=201,
         run=run,
     )
-
-
-def _check_location(request: Request, street_code: str, location: LocationIn) -> None:
-    """The place of a street's whistle lies in that street."""
-    cache: SnapshotCache = request.app.state.snapshot
-    locator = cache.require().locator
-    place = None
-    if location.community_code is not None:
-        place = locator.by_code(location.community_code)
-        field = "body.location.community_code"
-    elif location.lat is not None and location.lon is not None:
-        place = locator.locate(location.lon, location.lat)
-        field = "body.location"
-    else:
-        return
-    if place is None or place.street_code != street_code:
-        raise Unprocessable(
-            "The whistle's place is not in this street.",
-            errors=[{"field": field, "message": f"not in street {street_code}", "type": "location"}],
-        )
 
 
 @router.get("/streets/{street_code}/whistles", response_model=WhistlePage)

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 import httpx
 import jwt
 import pytest
@@ -34,7 +33,7 @@ from shared.events import ComplaintReceived, Envelope, Payload, envelope_for, ut
 from shared.migrations import upgrade
 from shared.runtime import Runtime
 from shared.snapshot_cache import SnapshotCache
-from tests.conftest import tiny_city
+from tests.conftest import scratch_database, tiny_city
 
 pytestmark = pytest.mark.integration
 
@@ -150,15 +149,9 @@ class DispatchDb:
 
 @pytest.fixture(scope="module")
 async def dispatch_url(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    name = f"dispatch_{uuid.uuid4().hex[:10]}"
-    base, _, _ = infra.database_url.rpartition("/")
-    admin = await asyncpg.connect(infra.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{base}/{name}"
-    await asyncio.to_thread(upgrade, "dispatch", url)
-    yield url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with scratch_database(infra.database_url, "dispatch") as url:
+        await asyncio.to_thread(upgrade, "dispatch", url)
+        yield url
 
 
 @pytest.fixture

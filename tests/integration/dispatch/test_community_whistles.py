@@ -224,6 +224,9 @@ async def test_a_community_client_on_another_community_is_refused_and_audited(
             "/v1/communities/s1-01/whistles", json=WHISTLE | {"location": {"community_code": "s2-01"}}
         )
         assert misplaced.status_code == 422
+        assert misplaced.json()["errors"] == [
+            {"field": "body.location.community_code", "message": "not in community s1-01", "type": "location"}
+        ]
     async with community_level.client("street-s1") as street:
         unlinked = await street.post(
             "/v1/streets/s1/whistles",

@@ -68,6 +68,9 @@ async def test_a_street_whistles_for_its_own_street_only_and_in_it(dispatch: Dis
             "/v1/streets/s1/whistles", json=WHISTLE | {"location": {"community_code": "s2-01"}}
         )
         assert misplaced.status_code == 422
+        assert misplaced.json()["errors"] == [
+            {"field": "body.location.community_code", "message": "not in street s1", "type": "location"}
+        ]
         unknown = await street.post(
             "/v1/streets/s1/whistles", json=WHISTLE | {"departments": ["nope", "cgw", "gone"]}
         )

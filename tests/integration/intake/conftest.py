@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +24,7 @@ from shared.events import Envelope, Payload, envelope_for
 from shared.messaging_tables import Outbox
 from shared.migrations import upgrade
 from shared.snapshot_cache import SnapshotCache
-from tests.conftest import TINY_CITY
+from tests.conftest import TINY_CITY, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -58,22 +57,11 @@ class IntakeDb:
             return (await session.execute(text(sql), params)).scalar_one()
 
 
-async def _admin(url: str) -> asyncpg.Connection:
-    plain = url.replace("postgresql+asyncpg://", "postgresql://")
-    return await asyncpg.connect(plain)
-
-
 @pytest.fixture(scope="module")
 async def intake_url(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    name = f"intake_{uuid.uuid4().hex[:10]}"
-    base, _, _ = infra.database_url.rpartition("/")
-    admin = await _admin(infra.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{base}/{name}"
-    await asyncio.to_thread(upgrade, "intake", url)
-    yield url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with scratch_database(infra.database_url, "intake") as url:
+        await asyncio.to_thread(upgrade, "intake", url)
+        yield url
 
 
 def tiny_cache() -> SnapshotCache:

@@ -22,6 +22,7 @@ from services.intake.status import STREAMED_KINDS
 from shared.errors import NotFound
 from shared.events import AssignmentRef, AssignmentSignedOff, WhistleCompleted, WhistleIssued
 from shared.migrations import upgrade
+from tests.conftest import scratch_database
 from tests.integration.intake.conftest import IntakeDb, create_draft
 
 pytestmark = pytest.mark.integration
@@ -193,15 +194,9 @@ async def intake_get(intake: IntakeDb, complaint_id: str):  # type: ignore[no-un
 @pytest.fixture
 async def old_intake(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
     """A database at the revision before timeline kinds."""
-    name = f"intake_old_{uuid.uuid4().hex[:8]}"
-    base, _, _ = infra.database_url.rpartition("/")
-    admin = await asyncpg.connect(infra.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{base}/{name}"
-    await asyncio.to_thread(upgrade, "intake", url, "5b8e0d4c1a72")
-    yield url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with scratch_database(infra.database_url, "intake_old") as url:
+        await asyncio.to_thread(upgrade, "intake", url, "5b8e0d4c1a72")
+        yield url
 
 
 async def test_the_migration_gives_stored_timelines_their_kinds_and_recorded_times(old_intake: str) -> None:

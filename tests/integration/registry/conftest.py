@@ -4,7 +4,6 @@ and the registry app in-process with real tokens."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,17 +11,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.app import build_app
 from services.registry.seeding import seed_city
 from services.registry.settings import RegistrySettings
 from shared.city import CityData, load_city
-from shared.db import asyncpg_url, create_engine, sessionmaker
+from shared.db import create_engine, sessionmaker
 from shared.migrations import upgrade
-from tests.conftest import TINY_CITY
+from tests.conftest import TINY_CITY, scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -37,18 +34,9 @@ def tiny_city(**changes: Any) -> CityData:
 @pytest.fixture(scope="session")
 async def registry_db(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
     """A database of its own, with the registry's migrations applied."""
-    name = f"registry_{uuid.uuid4().hex[:8]}"
-    server = create_engine(infra.database_url, pool_size=1)
-    async with server.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(asyncpg_url(infra.database_url)).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(upgrade, "registry", url)
-    yield url
-    async with server.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await server.dispose()
+    async with scratch_database(infra.database_url, "registry") as url:
+        await asyncio.to_thread(upgrade, "registry", url)
+        yield url
 
 
 @pytest.fixture

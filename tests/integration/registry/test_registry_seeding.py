@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry import repository
 from services.registry.city_data import DEMO_CITY
 from services.registry.seeding import InvalidCity, seed_city
 from shared.city import CityData, Rule, load_city
-from shared.db import asyncpg_url, create_engine
+from shared.db import create_engine
 from shared.events import Envelope
 from shared.migrations import alembic_config
+from tests.conftest import scratch_database
 from tests.integration.registry.conftest import tiny_city
 
 pytestmark = pytest.mark.integration
@@ -98,16 +97,8 @@ async def test_seed_if_empty_leaves_a_seeded_registry_alone(registry_db: str) ->
 
 @pytest.fixture
 async def scratch_db(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    name = f"regmig_{uuid.uuid4().hex[:8]}"
-    server = create_engine(infra.database_url, pool_size=1)
-    async with server.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(asyncpg_url(infra.database_url)).set(database=name).render_as_string(hide_password=False)
-    async with server.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await server.dispose()
+    async with scratch_database(infra.database_url, "regmig") as url:
+        yield url
 
 
 def _migrate(url: str, revision: str, *, down: bool = False) -> None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,7 +23,7 @@ from shared.events import AssignmentRef, Envelope, Payload, WhistleIssued, envel
 from shared.messaging_tables import Outbox
 from shared.migrations import upgrade
 from shared.snapshot_cache import SnapshotCache
-from tests.conftest import tiny_city
+from tests.conftest import scratch_database, tiny_city
 
 pytestmark = pytest.mark.integration
 
@@ -99,21 +98,11 @@ class SlaDb:
         ]
 
 
-async def _admin(url: str) -> asyncpg.Connection:
-    return await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-
-
 @pytest.fixture(scope="module")
 async def sla_url(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    name = f"sla_{uuid.uuid4().hex[:10]}"
-    base, _, _ = infra.database_url.rpartition("/")
-    admin = await _admin(infra.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{base}/{name}"
-    await asyncio.to_thread(upgrade, "sla", url)
-    yield url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    async with scratch_database(infra.database_url, "sla") as url:
+        await asyncio.to_thread(upgrade, "sla", url)
+        yield url
 
 
 @pytest.fixture
