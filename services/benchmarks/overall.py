@@ -337,6 +337,7 @@ async def measure(args: argparse.Namespace, profile: Profile, log_dir: Path) -> 
             client_id="hotline", client_secret="demo-hotline-secret",
         )  # fmt: skip
         token, communities, categories = await setup(login)
+        await _settle(target, quiet)  # a stack already running may still be busy with earlier work
         results["limits"] = await _limits(target, profile, communities, categories, log_dir, quiet)
         results["front_door"] = await _front_door(target, profile, token, communities, categories, quiet)
         await _settle(target, quiet)
