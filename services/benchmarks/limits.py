@@ -35,6 +35,7 @@ from services.intake.bench import Load
 from shared.embedded import _die_with_parent, free_port
 
 MESSAGE_BYTES = 1024
+WARMUP_SECONDS = 2.0
 
 
 async def http_limit(
@@ -51,7 +52,11 @@ async def http_limit(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the raw-limit server did not start (see {log})")
             await asyncio.sleep(0.2)
-        return await highest_rate(Load(url, "none", communities, categories), ramp)
+        load = Load(url, "none", communities, categories)
+        await load.step(
+            ramp.start, WARMUP_SECONDS, ramp.connections
+        )  # connections opened, code warm: not counted
+        return await highest_rate(load, ramp)
     finally:
         proc.terminate()
         try:
