@@ -419,8 +419,7 @@ async def _run(args: argparse.Namespace) -> int:
                     count=LATENCY_CLAIMS * args.max,
                 )
                 ids += alone_ids
-                alone = await latency_phase(target, worker_token, args, run)
-                await unseed(target.database_url, alone_ids)  # claimed and left leased
+                alone = await latency_phase(target, worker_token, args, run)  # left leased: not offered again
             if not run.pending:
                 probe_ids = await seed(
                     target.database_url, department=args.department, units=units, count=args.probe

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 import orjson
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 
 from services.intake.schemas import ComplaintIn
@@ -65,7 +65,7 @@ def build_app(database_url: str | None) -> FastAPI:
         return {"status": "ready"}
 
     @app.post("/v1/complaints", status_code=201)
-    async def file(body: ComplaintIn, request: Request) -> Response:
+    async def file(body: ComplaintIn) -> Response:
         complaint_id = uuid.uuid4()
         if pool is not None:
             raw = body.model_dump_json()

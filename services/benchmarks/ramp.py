@@ -57,26 +57,22 @@ class Found:
     rate: float | None
     p50_ms: float | None
     p99_ms: float | None
-    steps: list[tuple[int, float, float, bool]]  # (rate asked, accepted/s, p99 ms, met)
 
 
 async def highest_rate(load: Load, ramp: Ramp) -> Found:
     best: Step | None = None
     missed: int | None = None
     refined = 0
-    steps: list[tuple[int, float, float, bool]] = []
     while (
         rate := next_rate(ramp, best=best.rate if best else None, missed=missed, refined=refined)
     ) is not None:
         if missed is not None and best is not None:
             refined += 1
         step = await load.step(rate, ramp.seconds, ramp.connections)
-        ok = meets(step, ramp)
-        steps.append((rate, step.accepted / step.elapsed if step.elapsed else 0.0, step.percentile(99), ok))
-        if ok:
+        if meets(step, ramp):
             best = step
         else:
             missed = rate if missed is None else min(missed, rate)
     if best is None:
-        return Found(None, None, None, steps)
-    return Found(best.accepted / best.elapsed, best.percentile(50), best.percentile(99), steps)
+        return Found(None, None, None)
+    return Found(best.accepted / best.elapsed, best.percentile(50), best.percentile(99))

@@ -139,14 +139,13 @@ async def sign_off(session: AsyncSession, *, assignment_id: str, actor: Actor, w
 
 async def announce_signed_off(
     session: AsyncSession, claimed: Sequence[Assignment], *, outbox: Outbox, now: datetime
-) -> int:
+) -> None:
     """签收 on claiming: the claim signed off the orders that were still queued (their
     `signed_off_at` is the claim's `now`; orders signed off before, offered again after a lease ran
-    out, stay as they were). Announce those; how many."""
-    signed = [a for a in claimed if a.status == lifecycle.SIGNED_OFF and a.signed_off_at == now]
-    for a in signed:
-        await _announce_signed_off(session, a, now, outbox)
-    return len(signed)
+    out, stay as they were). Announce those."""
+    for a in claimed:
+        if a.status == lifecycle.SIGNED_OFF and a.signed_off_at == now:
+            await _announce_signed_off(session, a, now, outbox)
 
 
 async def _announce_signed_off(session: AsyncSession, a: Assignment, now: datetime, outbox: Outbox) -> None:

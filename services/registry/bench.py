@@ -40,6 +40,7 @@ import httpx
 import orjson
 import shapely
 
+from services.benchmarks.tallies import spread
 from services.registry.city_generator import SCALES, generate_city
 from shared.city import CityData, CitySnapshot
 from shared.city_index import CityIndex
@@ -137,17 +138,12 @@ def lookups(
     return points, resolve_ns, both_ns
 
 
-def route_figures(scale: str, *, queries: int, seed: int = 0) -> dict[str, float]:
+def route_figures(scale: str, *, queries: int, seed: int = 0) -> dict[str, float | None]:
     """p50 / p99 / max in µs of resolve + route at the synthetic city of `scale`, in process."""
     city = generate_city(scale, seed)
     index = CityIndex.build(city, 1)
     _, _, both_ns = lookups(city, index, Locator(city), queries=queries, seed=seed)
-    ordered = sorted(both_ns)
-    return {
-        "p50_us": ordered[len(ordered) // 2] / 1000,
-        "p99_us": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] / 1000,
-        "max_us": ordered[-1] / 1000,
-    }
+    return spread(both_ns, scale=1 / 1000)
 
 
 def timed_lookups(

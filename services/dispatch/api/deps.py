@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Header, Request
 
@@ -57,7 +57,9 @@ def work(request: Request, runtime: Runtime) -> Work:
     return Work(index=city_index(request), outbox=runtime.outbox)
 
 
-def check_place_within(request: Request, location: LocationIn, *, level: str, code: str) -> None:
+def check_place_within(
+    request: Request, location: LocationIn, *, level: Literal["street", "community"], code: str
+) -> None:
     """The place of a street's or a community's own whistle lies in that street or community
     (`level`: `street` or `community`); 422 naming the field otherwise. A location giving neither
     a community nor a point is left to the schema."""
